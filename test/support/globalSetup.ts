@@ -50,7 +50,9 @@ export default async function setup(project: TestProject) {
     await admin`select 1`
   } catch (cause) {
     await admin.end({ timeout: 1 })
-    throw new Error(`${NO_SERVICES} (PostgreSQL at DATABASE_URL: ${cause instanceof Error ? cause.message : String(cause)})`)
+    throw new Error(
+      `${NO_SERVICES} (PostgreSQL at DATABASE_URL: ${cause instanceof Error ? cause.message : String(cause)})`
+    )
   }
   await admin.unsafe(`create database "${templateDatabase}"`)
   await Effect.runPromise(migrateDatabase(databaseUrlFor(services.databaseUrl, templateDatabase)))

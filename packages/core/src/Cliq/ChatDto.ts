@@ -64,7 +64,9 @@ export type ChatDto = typeof ChatDto.Type
 export type ChatJson = typeof ChatDto.Encoded
 
 /** `pinned`/`removed` are top-level in get/list but nested in `user_membership` in the create response (§8.2 #13). */
-export const membershipOf = (chat: ChatDto): { readonly pinned: boolean | undefined; readonly removed: boolean | undefined } => ({
+export const membershipOf = (
+  chat: ChatDto
+): { readonly pinned: boolean | undefined; readonly removed: boolean | undefined } => ({
   pinned: chat.pinned ?? chat.user_membership?.pinned,
   removed: chat.removed ?? chat.user_membership?.removed
 })

@@ -64,7 +64,10 @@ export const MembersRemovedResponse = Schema.Struct({
 })
 
 /** Endpoint failures carry `code`; generic ones only `message` (§3.3). */
-export const ErrorBody = Schema.Struct({ message: Schema.optional(Schema.String), code: Schema.optional(Schema.String) })
+export const ErrorBody = Schema.Struct({
+  message: Schema.optional(Schema.String),
+  code: Schema.optional(Schema.String)
+})
 export type ErrorBody = typeof ErrorBody.Type
 
 export const TokenResponse = Schema.Struct({

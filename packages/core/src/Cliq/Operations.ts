@@ -57,7 +57,15 @@ export const OPERATIONS = [
   op("searchChats", "GET", "/chats/search", "chats.search", READ, true),
   op("getChat", "GET", "/chats/{chat_id}", "chats.get", READ, true),
   op("updateTitle", "PUT", "/chats/{chat_id}", "chats.update", UPDATE, true, operation("update_title")),
-  op("updateHistoryStatus", "PUT", "/chats/{chat_id}", "chats.update", UPDATE, true, operation("update_history_status")),
+  op(
+    "updateHistoryStatus",
+    "PUT",
+    "/chats/{chat_id}",
+    "chats.update",
+    UPDATE,
+    true,
+    operation("update_history_status")
+  ),
   op("markAsRead", "PUT", "/chats/{chat_id}", "chats.update", UPDATE_OR_MESSAGES, true, operation("mark_as_read")),
   op("markAsUnread", "PUT", "/chats/{chat_id}", "chats.update", UPDATE_OR_MESSAGES, true, operation("mark_as_unread")),
   op("clearLocalHistory", "PUT", "/chats/{chat_id}", "chats.update", UPDATE, true, operation("clear_local_history")),

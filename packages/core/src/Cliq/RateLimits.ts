@@ -65,7 +65,9 @@ export const loadBucketTable: Effect.Effect<BucketTable, RateLimitsFileError, Fi
     const text = yield* fs
       .readFileString(file.value)
       .pipe(
-        Effect.mapError(e => new RateLimitsFileError({ message: `RATE_LIMITS_FILE ${file.value}: cannot read (${e.message})` }))
+        Effect.mapError(
+          e => new RateLimitsFileError({ message: `RATE_LIMITS_FILE ${file.value}: cannot read (${e.message})` })
+        )
       )
     return yield* applyOverrides(text, file.value)
   }

@@ -49,7 +49,10 @@ export const UpdateHistoryStatusRequest = Schema.Struct({
   operation: Schema.Literal("update_history_status"),
   history_status: Schema.Literal("enabled", "disabled")
 })
-export const MarkAsReadRequest = Schema.Struct({ operation: Schema.Literal("mark_as_read"), last_message_id: MessageId })
+export const MarkAsReadRequest = Schema.Struct({
+  operation: Schema.Literal("mark_as_read"),
+  last_message_id: MessageId
+})
 export const MarkAsUnreadRequest = Schema.Struct({ operation: Schema.Literal("mark_as_unread"), message_id: MessageId })
 export const ClearLocalHistoryRequest = Schema.Struct({ operation: Schema.Literal("clear_local_history") })
 export const CloseChatRequest = Schema.Struct({ operation: Schema.Literal("close_chat") })

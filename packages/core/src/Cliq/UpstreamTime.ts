@@ -25,7 +25,9 @@ export const UpstreamTime = Schema.transformOrFail(Schema.Union(Schema.String, S
   decode: (input, _, ast) => {
     const ms = parseUpstreamTime(input)
     return ms === undefined
-      ? ParseResult.fail(new ParseResult.Type(ast, input, "expected an ISO 8601 time with a zone, or epoch milliseconds"))
+      ? ParseResult.fail(
+          new ParseResult.Type(ast, input, "expected an ISO 8601 time with a zone, or epoch milliseconds")
+        )
       : ParseResult.succeed(ms)
   },
   encode: ms => ParseResult.succeed(new Date(ms).toISOString())

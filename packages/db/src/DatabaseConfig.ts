@@ -1,0 +1,17 @@
+import { Config, Redacted } from "effect"
+
+export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cliq_mirror"
+
+const isPostgresUrl = (value: Redacted.Redacted<string>) => {
+  try {
+    return ["postgres:", "postgresql:"].includes(new URL(Redacted.value(value)).protocol)
+  } catch {
+    return false
+  }
+}
+
+/** DATABASE_URL, redacted because it may carry a password. */
+export const DatabaseUrl = Config.redacted("DATABASE_URL").pipe(
+  Config.withDefault(Redacted.make(DEFAULT_DATABASE_URL)),
+  Config.validate({ message: "must be a postgres:// or postgresql:// URL", validation: isPostgresUrl })
+)

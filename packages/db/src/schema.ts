@@ -1,0 +1,174 @@
+import { sql } from "drizzle-orm"
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid
+} from "drizzle-orm/pg-core"
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" })
+
+export const accounts = pgTable("accounts", {
+  id: text("id").primaryKey(),
+  createdAt: tstz("created_at").notNull().defaultNow()
+})
+
+/** One row per account and stream: the cursor and its bookkeeping, written in the same transaction as the data. */
+export const syncState = pgTable(
+  "sync_state",
+  {
+    accountId: text("account_id").notNull(),
+    stream: text("stream").notNull(),
+    highWaterMs: bigint("high_water_ms", { mode: "number" }),
+    /** Ids observed at exactly highWaterMs (bounded: pruned whenever the mark moves). */
+    boundaryIds: text("boundary_ids").array().notNull().default(sql`'{}'::text[]`),
+    cursor: jsonb("cursor").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    status: text("status").notNull().default("idle"),
+    lastRunAt: tstz("last_run_at"),
+    lastSuccessAt: tstz("last_success_at"),
+    lastError: jsonb("last_error").$type<{ code: string; message: string; at: string } | null>(),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    chatsObserved: bigint("chats_observed", { mode: "number" }).notNull().default(0),
+    eventsAppended: bigint("events_appended", { mode: "number" }).notNull().default(0),
+    updatedAt: tstz("updated_at").notNull().defaultNow()
+  },
+  t => [primaryKey({ columns: [t.accountId, t.stream] })]
+)
+
+/**
+ * The append-only log, source of truth for every projection. `dedupe_key` makes re-observing one upstream change
+ * append nothing. Appends take a transaction advisory lock so seq order equals commit order (see EventsRepo).
+ */
+export const events = pgTable(
+  "events",
+  {
+    seq: bigserial("seq", { mode: "number" }).primaryKey(),
+    eventId: uuid("event_id").notNull(),
+    accountId: text("account_id").notNull(),
+    chatId: text("chat_id"),
+    type: text("type").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    occurredAt: tstz("occurred_at"),
+    recordedAt: tstz("recorded_at").notNull().defaultNow(),
+    dedupeKey: text("dedupe_key").notNull()
+  },
+  t => [
+    uniqueIndex("events_event_id_key").on(t.eventId),
+    uniqueIndex("events_dedupe_key").on(t.accountId, t.dedupeKey),
+    index("events_chat_seq").on(t.accountId, t.chatId, t.seq),
+    index("events_type_seq").on(t.type, t.seq)
+  ]
+)
+
+/** The mirror: every field of the upstream chat object plus filter-only states and bookkeeping. */
+export const chats = pgTable(
+  "chats",
+  {
+    accountId: text("account_id").notNull(),
+    chatId: text("chat_id").notNull(),
+    name: text("name").notNull().default(""),
+    chatType: text("chat_type").notNull().default("unknown"),
+    participantCount: integer("participant_count"),
+    creatorId: text("creator_id"),
+    creatorName: text("creator_name"),
+    createdTime: tstz("created_time"),
+    lastModifiedTime: tstz("last_modified_time"),
+    lastMessageTime: tstz("last_message_time"),
+    pinned: boolean("pinned").notNull().default(false),
+    removed: boolean("removed").notNull().default(false),
+    unreadMessageCount: integer("unread_message_count").notNull().default(0),
+    unreadTime: tstz("unread_time"),
+    lastMessageInfo: jsonb("last_message_info").$type<Record<string, unknown> | null>(),
+    previousTitles: text("previous_titles"),
+    threadMessageId: text("thread_message_id"),
+    parentChatId: text("parent_chat_id"),
+    muted: boolean("muted").notNull().default(false),
+    closed: boolean("closed").notNull().default(false),
+    drafts: boolean("drafts").notNull().default(false),
+    joined: boolean("joined").notNull().default(false),
+    membersFetchedAt: tstz("members_fetched_at"),
+    syncedAt: tstz("synced_at").notNull().defaultNow(),
+    raw: jsonb("raw").$type<Record<string, unknown>>().notNull(),
+    lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0)
+  },
+  t => [
+    primaryKey({ columns: [t.accountId, t.chatId] }),
+    index("chats_recent").on(t.accountId, t.lastModifiedTime.desc().nullsLast(), t.chatId.desc()),
+    index("chats_by_name").on(t.accountId, sql`lower(${t.name})`, t.chatId),
+    index("chats_type").on(t.accountId, t.chatType),
+    index("chats_name_trgm").using("gin", sql`lower(${t.name}) gin_trgm_ops`)
+  ]
+)
+
+export const chatMembers = pgTable(
+  "chat_members",
+  {
+    accountId: text("account_id").notNull(),
+    chatId: text("chat_id").notNull(),
+    userId: text("user_id").notNull(),
+    name: text("name"),
+    emailId: text("email_id")
+  },
+  t => [primaryKey({ columns: [t.accountId, t.chatId, t.userId] })]
+)
+
+export const projectionCheckpoints = pgTable("projection_checkpoints", {
+  name: text("name").primaryKey(),
+  lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+  updatedAt: tstz("updated_at").notNull().defaultNow()
+})
+
+/** Upstream items that failed to decode; retried by GET /chats/{id} on the next pass. */
+export const rejectedItems = pgTable(
+  "rejected_items",
+  {
+    accountId: text("account_id").notNull(),
+    chatId: text("chat_id").notNull(),
+    raw: jsonb("raw").notNull(),
+    path: text("path").notNull(),
+    message: text("message").notNull(),
+    attempts: integer("attempts").notNull().default(1),
+    firstSeenAt: tstz("first_seen_at").notNull().defaultNow(),
+    lastSeenAt: tstz("last_seen_at").notNull().defaultNow()
+  },
+  t => [primaryKey({ columns: [t.accountId, t.chatId] })]
+)
+
+/** Commands double as their own outbox: `enqueued_at` null means the BullMQ job still has to be added. */
+export const commands = pgTable(
+  "commands",
+  {
+    id: uuid("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    type: text("type").notNull(),
+    chatId: text("chat_id"),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash").notNull(),
+    status: text("status").notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: jsonb("last_error").$type<{ code: string; message: string } | null>(),
+    result: jsonb("result").$type<Record<string, unknown> | null>(),
+    supersededBy: uuid("superseded_by"),
+    eta: tstz("eta"),
+    intakeSeq: bigserial("intake_seq", { mode: "number" }).notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+    completedAt: tstz("completed_at"),
+    enqueuedAt: tstz("enqueued_at")
+  },
+  t => [
+    uniqueIndex("commands_idempotency").on(t.accountId, t.idempotencyKey),
+    index("commands_status").on(t.status, t.createdAt, t.id),
+    index("commands_chat_order").on(t.accountId, t.chatId, t.intakeSeq),
+    index("commands_outbox").on(t.intakeSeq).where(sql`${t.enqueuedAt} is null`)
+  ]
+)
