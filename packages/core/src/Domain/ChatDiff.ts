@@ -1,0 +1,127 @@
+import { type ChatFlag, type ChatState, emptyFlags, type ObservedFields } from "./ChatState.js"
+import { isoOrNull, stableJson, toSnapshot } from "./ChatSnapshot.js"
+import type { ChatEvent, FieldChange } from "./Events.js"
+
+const DETAIL_FIELDS = [
+  ["chat_type", "chatType"],
+  ["creator_id", "creatorId"],
+  ["creator_name", "creatorName"],
+  ["created_time", "createdTime"],
+  ["previous_titles", "previousTitles"],
+  ["thread_message_id", "threadMessageId"],
+  ["parent_chat_id", "parentChatId"]
+] as const satisfies ReadonlyArray<readonly [string, keyof ObservedFields]>
+
+const detailValue = (s: ObservedFields, key: keyof ObservedFields): unknown =>
+  key === "createdTime" ? isoOrNull(s.createdTime) : s[key]
+
+/**
+ * The events one observation of a chat object implies, given what the mirror holds. Nothing changed → no events.
+ * The last event carries the raw upstream object so that replay reproduces the projection exactly.
+ */
+export const diffObservation = (prev: ChatState | undefined, obs: ObservedFields): Array<ChatEvent> => {
+  const lmt = isoOrNull(obs.lastModifiedTime)
+  if (prev === undefined) {
+    return [
+      {
+        type: "ChatDiscovered",
+        payload: { chat: toSnapshot({ ...obs, ...emptyFlags }), last_modified_time: lmt, raw: obs.raw }
+      }
+    ]
+  }
+  const at = { last_modified_time: lmt }
+  const events: Array<ChatEvent> = []
+  if (prev.name !== obs.name) {
+    events.push({
+      type: "ChatRenamed",
+      payload: { ...at, old_title: prev.name, new_title: obs.name, previous_titles: obs.previousTitles }
+    })
+  }
+  if (prev.pinned !== obs.pinned) events.push({ type: obs.pinned ? "ChatPinned" : "ChatUnpinned", payload: at })
+  if (prev.removed !== obs.removed) {
+    events.push(
+      obs.removed
+        ? { type: "ChatRemoved", payload: { ...at, reason: "upstream_flag" } }
+        : { type: "ChatRestored", payload: at }
+    )
+  }
+  if (prev.unreadMessageCount !== obs.unreadMessageCount || prev.unreadTime !== obs.unreadTime) {
+    events.push({
+      type: "UnreadCountChanged",
+      payload: {
+        ...at,
+        old_count: prev.unreadMessageCount,
+        new_count: obs.unreadMessageCount,
+        unread_time: isoOrNull(obs.unreadTime)
+      }
+    })
+  }
+  if (
+    prev.lastMessageTime !== obs.lastMessageTime ||
+    stableJson(prev.lastMessageInfo) !== stableJson(obs.lastMessageInfo)
+  ) {
+    events.push({
+      type: "LastMessageChanged",
+      payload: {
+        ...at,
+        old_message_id: messageIdOf(prev.lastMessageInfo),
+        last_message_info: obs.lastMessageInfo,
+        last_message_time: isoOrNull(obs.lastMessageTime)
+      }
+    })
+  }
+  if (prev.participantCount !== obs.participantCount) {
+    events.push({
+      type: "ParticipantCountChanged",
+      payload: { ...at, old_count: prev.participantCount, new_count: obs.participantCount }
+    })
+  }
+  const changes: Record<string, FieldChange> = {}
+  for (const [name, key] of DETAIL_FIELDS) {
+    if (key === "previousTitles" && prev.name !== obs.name) continue
+    const before = detailValue(prev, key)
+    const after = detailValue(obs, key)
+    if (before !== after) changes[name] = { old: before, new: after }
+  }
+  const rawChanged = stableJson(prev.raw) !== stableJson(obs.raw)
+  const lmtChanged = prev.lastModifiedTime !== obs.lastModifiedTime
+  if (Object.keys(changes).length > 0 || (events.length === 0 && (rawChanged || lmtChanged))) {
+    if (lmtChanged) changes.last_modified_time = { old: isoOrNull(prev.lastModifiedTime), new: lmt }
+    events.push({ type: "ChatDetailsChanged", payload: { ...at, changes } })
+  }
+  if (events.length > 0) {
+    const last = events[events.length - 1]!
+    events[events.length - 1] = { ...last, payload: { ...last.payload, raw: obs.raw } } as ChatEvent
+  }
+  return events
+}
+
+const messageIdOf = (info: Record<string, unknown> | null): string | null =>
+  info && typeof info.message_id === "string" ? info.message_id : null
+
+const FLAG_EVENTS = {
+  muted: [
+    { type: "ChatMuted", payload: {} },
+    { type: "ChatUnmuted", payload: {} }
+  ],
+  closed: [
+    { type: "ChatClosed", payload: {} },
+    { type: "ChatReopened", payload: {} }
+  ],
+  pinned: [
+    { type: "ChatPinned", payload: {} },
+    { type: "ChatUnpinned", payload: {} }
+  ],
+  drafts: [
+    { type: "ChatDraftsChanged", payload: { drafts: true } },
+    { type: "ChatDraftsChanged", payload: { drafts: false } }
+  ],
+  joined: [
+    { type: "ChatJoinedChanged", payload: { joined: true } },
+    { type: "ChatJoinedChanged", payload: { joined: false } }
+  ]
+} as const satisfies Record<ChatFlag, readonly [ChatEvent, ChatEvent]>
+
+/** A state listing (muted=true, closed=true, …) says whether the flag holds; an unchanged flag appends nothing. */
+export const diffFlag = (prev: ChatState, flag: ChatFlag, value: boolean): ChatEvent | undefined =>
+  prev[flag] === value ? undefined : FLAG_EVENTS[flag][value ? 0 : 1]

@@ -1,0 +1,128 @@
+import type { ChatType } from "../Cliq/ChatDto.js"
+
+/**
+ * The public event feed. Every chat event is about one chat (the row's chat_id). Observation events carry the
+ * chat's new `last_modified_time`; the last event of one observation also carries `raw`, the upstream object as
+ * seen, so that replaying the log reproduces the mirror exactly. Times are ISO 8601 UTC with milliseconds.
+ */
+export interface ChatSnapshot {
+  readonly chat_id: string
+  readonly name: string
+  readonly chat_type: ChatType
+  readonly participant_count: number | null
+  readonly creator: { readonly id: string; readonly name: string | null } | null
+  readonly created_time: string | null
+  readonly last_modified_time: string | null
+  readonly last_message_time: string | null
+  readonly pinned: boolean
+  readonly removed: boolean
+  readonly unread_message_count: number
+  readonly unread_time: string | null
+  readonly last_message_info: Record<string, unknown> | null
+  readonly previous_titles: string | null
+  readonly thread_message_id: string | null
+  readonly parent_chat_id: string | null
+  readonly muted: boolean
+  readonly closed: boolean
+  readonly drafts: boolean
+  readonly joined: boolean
+}
+
+interface Observed {
+  readonly last_modified_time?: string | null
+  readonly raw?: Record<string, unknown>
+}
+
+export interface MemberInfo {
+  readonly user_id: string
+  readonly name: string | null
+  readonly email_id: string | null
+}
+
+export type FieldChange = { readonly old: unknown; readonly new: unknown }
+
+export type ChatEventPayloads = {
+  readonly ChatDiscovered: Observed & { readonly chat: ChatSnapshot }
+  readonly ChatRenamed: Observed & {
+    readonly old_title: string
+    readonly new_title: string
+    readonly previous_titles: string | null
+  }
+  readonly ChatPinned: Observed
+  readonly ChatUnpinned: Observed
+  readonly ChatMuted: Observed
+  readonly ChatUnmuted: Observed
+  readonly ChatClosed: Observed
+  readonly ChatReopened: Observed
+  readonly ChatDraftsChanged: Observed & { readonly drafts: boolean }
+  readonly ChatJoinedChanged: Observed & { readonly joined: boolean }
+  readonly UnreadCountChanged: Observed & {
+    readonly old_count: number
+    readonly new_count: number
+    readonly unread_time: string | null
+  }
+  readonly LastMessageChanged: Observed & {
+    readonly old_message_id: string | null
+    readonly last_message_info: Record<string, unknown> | null
+    readonly last_message_time: string | null
+  }
+  readonly ParticipantCountChanged: Observed & { readonly old_count: number | null; readonly new_count: number | null }
+  readonly MembersChanged: {
+    readonly added: ReadonlyArray<MemberInfo>
+    readonly removed: ReadonlyArray<string>
+    readonly updated: ReadonlyArray<MemberInfo>
+    readonly fetched_at: string
+  }
+  readonly ChatRemoved: Observed & { readonly reason: "upstream_flag" | "not_accessible" }
+  readonly ChatRestored: Observed
+  /** Any other field of the chat object (type, creator, times, thread links, unknown upstream keys). */
+  readonly ChatDetailsChanged: Observed & { readonly changes: Readonly<Record<string, FieldChange>> }
+}
+
+export type ChatEventType = keyof ChatEventPayloads
+
+export type ChatEvent = {
+  readonly [K in ChatEventType]: { readonly type: K; readonly payload: ChatEventPayloads[K] }
+}[ChatEventType]
+
+export type OtherEventPayloads = {
+  readonly UpstreamItemRejected: { readonly path: string; readonly message: string; readonly raw: unknown }
+  readonly CommandRequested: { readonly command_id: string; readonly command_type: string; readonly params: unknown }
+  readonly CommandSucceeded: { readonly command_id: string; readonly command_type: string; readonly result: unknown }
+  readonly CommandFailed: {
+    readonly command_id: string
+    readonly command_type: string
+    readonly code: string
+    readonly message: string
+  }
+}
+
+export type EventType = ChatEventType | keyof OtherEventPayloads
+
+export const CHAT_EVENT_TYPES: ReadonlyArray<ChatEventType> = [
+  "ChatDiscovered",
+  "ChatRenamed",
+  "ChatPinned",
+  "ChatUnpinned",
+  "ChatMuted",
+  "ChatUnmuted",
+  "ChatClosed",
+  "ChatReopened",
+  "ChatDraftsChanged",
+  "ChatJoinedChanged",
+  "UnreadCountChanged",
+  "LastMessageChanged",
+  "ParticipantCountChanged",
+  "MembersChanged",
+  "ChatRemoved",
+  "ChatRestored",
+  "ChatDetailsChanged"
+]
+
+export const EVENT_TYPES: ReadonlyArray<EventType> = [
+  ...CHAT_EVENT_TYPES,
+  "UpstreamItemRejected",
+  "CommandRequested",
+  "CommandSucceeded",
+  "CommandFailed"
+]

@@ -1,0 +1,5 @@
+export * from "./ChatDiff.js"
+export * from "./ChatEvolve.js"
+export * from "./ChatSnapshot.js"
+export * from "./ChatState.js"
+export * from "./Events.js"

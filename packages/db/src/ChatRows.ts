@@ -1,0 +1,64 @@
+import type { ChatState } from "@cliq-mirror/core"
+import { chats } from "./schema.js"
+
+export type ChatRow = typeof chats.$inferSelect
+export type ChatInsert = typeof chats.$inferInsert
+
+const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms))
+const ms = (d: Date | string | null): number | null =>
+  d === null ? null : d instanceof Date ? d.getTime() : Date.parse(d)
+
+export const stateFromRow = (r: ChatRow): ChatState => ({
+  chatId: r.chatId,
+  name: r.name,
+  chatType: r.chatType as ChatState["chatType"],
+  participantCount: r.participantCount,
+  creatorId: r.creatorId,
+  creatorName: r.creatorName,
+  createdTime: ms(r.createdTime),
+  lastModifiedTime: ms(r.lastModifiedTime),
+  lastMessageTime: ms(r.lastMessageTime),
+  pinned: r.pinned,
+  removed: r.removed,
+  unreadMessageCount: r.unreadMessageCount,
+  unreadTime: ms(r.unreadTime),
+  lastMessageInfo: r.lastMessageInfo ?? null,
+  previousTitles: r.previousTitles,
+  threadMessageId: r.threadMessageId,
+  parentChatId: r.parentChatId,
+  muted: r.muted,
+  closed: r.closed,
+  drafts: r.drafts,
+  joined: r.joined,
+  membersFetchedAt: ms(r.membersFetchedAt),
+  raw: r.raw
+})
+
+export const rowFromState = (accountId: string, s: ChatState, lastSeq: number, syncedAt: Date): ChatInsert => ({
+  accountId,
+  chatId: s.chatId,
+  name: s.name,
+  chatType: s.chatType,
+  participantCount: s.participantCount,
+  creatorId: s.creatorId,
+  creatorName: s.creatorName,
+  createdTime: date(s.createdTime),
+  lastModifiedTime: date(s.lastModifiedTime),
+  lastMessageTime: date(s.lastMessageTime),
+  pinned: s.pinned,
+  removed: s.removed,
+  unreadMessageCount: s.unreadMessageCount,
+  unreadTime: date(s.unreadTime),
+  lastMessageInfo: s.lastMessageInfo,
+  previousTitles: s.previousTitles,
+  threadMessageId: s.threadMessageId,
+  parentChatId: s.parentChatId,
+  muted: s.muted,
+  closed: s.closed,
+  drafts: s.drafts,
+  joined: s.joined,
+  membersFetchedAt: date(s.membersFetchedAt),
+  syncedAt,
+  raw: s.raw,
+  lastSeq
+})

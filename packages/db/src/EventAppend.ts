@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto"
+import type postgres from "postgres"
+
+/**
+ * Every append takes this transaction-scoped advisory lock right before inserting, so events commit in seq order and
+ * a reader of `seq > after` can never skip a row that commits late with a lower seq.
+ */
+export const EVENTS_APPEND_LOCK = 727_274_002
+
+export interface NewEvent {
+  readonly accountId: string
+  readonly chatId: string | null
+  readonly type: string
+  readonly payload: unknown
+  readonly occurredAt: Date | null
+  readonly dedupeKey: string
+}
+
+/** Deterministic: the same upstream change observed twice maps to the same event id (and the same dedupe key). */
+export const eventIdFor = (accountId: string, dedupeKey: string): string => {
+  const h = createHash("sha1").update(accountId).update("\u0000").update(dedupeKey).digest()
+  h[6] = (h[6]! & 0x0f) | 0x50
+  h[8] = (h[8]! & 0x3f) | 0x80
+  const hex = h.subarray(0, 16).toString("hex")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+}
+
+export interface AppendedEvent {
+  readonly seq: number
+  readonly dedupeKey: string
+}
+
+/** Multi-row append; rows whose dedupe key exists already are skipped. Call inside the writing transaction, last. */
+export const appendEvents = async (tx: postgres.TransactionSql, events: ReadonlyArray<NewEvent>) => {
+  if (events.length === 0) return [] as Array<AppendedEvent>
+  await tx`select pg_advisory_xact_lock(${EVENTS_APPEND_LOCK})`
+  const rows = events.map(e => ({
+    event_id: eventIdFor(e.accountId, e.dedupeKey),
+    account_id: e.accountId,
+    chat_id: e.chatId,
+    type: e.type,
+    payload: JSON.stringify(e.payload),
+    occurred_at: e.occurredAt,
+    dedupe_key: e.dedupeKey
+  }))
+  const inserted = await tx<Array<{ seq: string; dedupe_key: string }>>`
+    insert into events (event_id, account_id, chat_id, type, payload, occurred_at, dedupe_key)
+    select event_id, account_id, chat_id, type, payload::jsonb, occurred_at, dedupe_key
+    from json_to_recordset(${JSON.stringify(rows)}::json) as r(
+      event_id uuid, account_id text, chat_id text, type text, payload text, occurred_at timestamptz, dedupe_key text)
+    on conflict do nothing
+    returning seq, dedupe_key`
+  return inserted.map(r => ({ seq: Number(r.seq), dedupeKey: r.dedupe_key }))
+}

@@ -1,0 +1,115 @@
+import { assert, describe, layer } from "@effect/vitest"
+import type { ObservedFields } from "@cliq-mirror/core"
+import { Database, MirrorWriter } from "@cliq-mirror/db"
+import { Effect, Layer } from "effect"
+import { DatabaseTest } from "../../../test/support/layers.js"
+
+const chat = (id: string, patch: Partial<ObservedFields> = {}): ObservedFields => ({
+  chatId: id,
+  name: `Chat ${id}`,
+  chatType: "group_chat",
+  participantCount: 3,
+  creatorId: "70027934",
+  creatorName: "Tim",
+  createdTime: 1_700_000_000_000,
+  lastModifiedTime: 1_700_000_100_000,
+  lastMessageTime: 1_700_000_050_000,
+  pinned: false,
+  removed: false,
+  unreadMessageCount: 1,
+  unreadTime: 1_700_000_050_000,
+  lastMessageInfo: { message_id: "1700000050000_1" },
+  previousTitles: null,
+  threadMessageId: null,
+  parentChatId: null,
+  raw: { chat_id: id, unknown_upstream_field: "kept" },
+  ...patch
+})
+
+const observe = (...chats: Array<ObservedFields>) => chats.map(c => ({ raw: c.raw, chat: c }))
+
+const eventTypes = Effect.flatMap(Database, db =>
+  db.use((_, sql) => sql<Array<{ type: string; chat_id: string }>>`select type, chat_id from events order by seq`)
+)
+
+const TestLayer = MirrorWriter.Default.pipe(Layer.provideMerge(DatabaseTest))
+
+layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWriter", it => {
+  it.effect("discovers, ignores repeats, records changes, keeps raw, and moves the cursor in the same transaction", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const db = yield* Database
+      yield* writer.ensureAccount("acc")
+      const first = yield* writer.apply({
+        accountId: "acc",
+        observed: observe(chat("1"), chat("2")),
+        cursor: { stream: "incremental", highWaterMs: 1_700_000_100_000, boundaryIds: ["1", "2"] }
+      })
+      assert.deepStrictEqual(first, { eventsAppended: 2, chatsChanged: 2, chatsObserved: 2 })
+      const again = yield* writer.apply({ accountId: "acc", observed: observe(chat("1"), chat("2")) })
+      assert.strictEqual(again.eventsAppended, 0)
+      const renamed = yield* writer.apply({
+        accountId: "acc",
+        observed: observe(chat("1", { name: "Renamed", lastModifiedTime: 1_700_000_200_000 }))
+      })
+      assert.strictEqual(renamed.eventsAppended, 1)
+      yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: true, chatIds: ["2", "unknown"] }] })
+      const types = yield* eventTypes
+      assert.deepStrictEqual(
+        types.map(t => `${t.type}:${t.chat_id}`),
+        ["ChatDiscovered:1", "ChatDiscovered:2", "ChatRenamed:1", "ChatMuted:2"]
+      )
+      const rows = yield* db.use(
+        (_, sql) => sql`select chat_id, name, muted, raw, last_seq from chats order by chat_id`
+      )
+      assert.strictEqual(rows[0]!.name, "Renamed")
+      assert.strictEqual(rows[1]!.muted, true)
+      assert.deepStrictEqual(rows[0]!.raw, { chat_id: "1", unknown_upstream_field: "kept" })
+      const cursor = yield* db.use(
+        (_, sql) => sql`select high_water_ms, boundary_ids from sync_state where account_id = 'acc'`
+      )
+      assert.strictEqual(Number(cursor[0]!.high_water_ms), 1_700_000_100_000)
+      assert.deepStrictEqual(cursor[0]!.boundary_ids, ["1", "2"])
+    })
+  )
+
+  it.effect("a failed transaction leaves neither events, rows nor cursor behind", () =>
+    Effect.gen(function* () {
+      const db = yield* Database
+      const writer = yield* MirrorWriter
+      const before = yield* eventTypes
+      const failed = yield* writer
+        .apply({
+          accountId: "acc",
+          // PostgreSQL text cannot hold NUL: the statements after the cursor write fail, the cursor must go too
+          observed: observe(chat("3", { name: "bad\u0000name" })),
+          cursor: { stream: "failing", highWaterMs: 1 }
+        })
+        .pipe(Effect.flip)
+      assert.strictEqual(failed._tag, "DbError")
+      const after = yield* eventTypes
+      assert.strictEqual(after.length, before.length)
+      const row = yield* db.use((_, sql) => sql`select 1 from chats where chat_id = '3'`)
+      assert.strictEqual(row.length, 0)
+      const cursor = yield* db.use((_, sql) => sql`select 1 from sync_state where stream = 'failing'`)
+      assert.strictEqual(cursor.length, 0)
+    })
+  )
+
+  it.effect("two writers observing the same change concurrently append it once", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const change = observe(chat("1", { name: "Concurrent", lastModifiedTime: 1_700_000_300_000 }))
+      const results = yield* Effect.all(
+        Array.from({ length: 6 }, () => writer.apply({ accountId: "acc", observed: change })),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(
+        results.reduce((n, r) => n + r.eventsAppended, 0),
+        1
+      )
+      const types = yield* eventTypes
+      assert.strictEqual(types.filter(t => t.type === "ChatRenamed").length, 2)
+    })
+  )
+})
