@@ -58,6 +58,7 @@ CREATE TABLE "commands" (
 	"result" jsonb,
 	"superseded_by" uuid,
 	"eta" timestamp (3) with time zone,
+	"lease_until" timestamp (3) with time zone,
 	"intake_seq" bigserial NOT NULL,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,

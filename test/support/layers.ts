@@ -8,7 +8,5 @@ export const testConfig = (vars: Record<string, string>) =>
 
 /** A `Database` service over a fresh migrated database, dropped when the layer is released. */
 export const DatabaseTest = Layer.unwrapScoped(
-  Effect.map(testDatabase, db =>
-    Database.Default.pipe(Layer.provide(testConfig({ DATABASE_URL: db.url })))
-  )
+  Effect.map(testDatabase, db => Database.Default.pipe(Layer.provide(testConfig({ DATABASE_URL: db.url }))))
 )

@@ -35,7 +35,7 @@ const apply = (state: ChatState | undefined, obs: ObservedFields) =>
 
 const observation = FastCheck.record({
   name: FastCheck.constantFrom("Alpha", "Beta", "Gamma"),
-  chatType: FastCheck.constantFrom("group_chat", "channel", "thread" as const),
+  chatType: FastCheck.constantFrom<Array<"group_chat" | "channel" | "thread">>("group_chat", "channel", "thread"),
   participantCount: FastCheck.option(FastCheck.integer({ min: 1, max: 50 }), { nil: null }),
   creatorName: FastCheck.constantFrom("Tim", "Ann"),
   lastModifiedTime: FastCheck.integer({ min: 1_700_000_000_000, max: 1_700_000_900_000 }),

@@ -1,5 +1,5 @@
 import type { ChatState } from "@cliq-mirror/core"
-import { chats } from "./schema.js"
+import type { chats } from "./schema.js"
 
 export type ChatRow = typeof chats.$inferSelect
 export type ChatInsert = typeof chats.$inferInsert

@@ -3,16 +3,18 @@ import {
   type ChatFlag,
   type ChatState,
   diffFlag,
+  diffMembers,
   diffObservation,
   evolveChat,
+  type MemberInfo,
   type ObservedFields
 } from "@cliq-mirror/core"
 import { Effect } from "effect"
 import type postgres from "postgres"
 import { rowFromState, stateFromRow } from "./ChatRows.js"
+import { chatsUpsertSql, selectChatsForUpdate } from "./ChatsSql.js"
 import { Database, type DbError } from "./Database.js"
 import { appendEvents, type NewEvent } from "./EventAppend.js"
-import { chatsUpsertSql, selectChatsForUpdate } from "./ChatsSql.js"
 import { type CursorUpdate, writeCursor } from "./SyncStateSql.js"
 
 export interface ObservedChat {
@@ -33,6 +35,12 @@ export interface FlagObservation {
   readonly chatIds: ReadonlyArray<string>
 }
 
+export interface MembersObservation {
+  readonly chatId: string
+  readonly members: ReadonlyArray<MemberInfo>
+  readonly fetchedAt: Date
+}
+
 export interface PageWrite {
   readonly accountId: string
   readonly observed?: ReadonlyArray<ObservedChat>
@@ -43,6 +51,10 @@ export interface PageWrite {
   /** Events decided elsewhere (e.g. a command's effect), folded like observed ones. */
   readonly events?: ReadonlyArray<{ readonly chatId: string; readonly event: ChatEvent }>
   readonly extraEvents?: ReadonlyArray<Omit<NewEvent, "accountId">>
+  /** Events that depend on the mirrored state (e.g. a command's effect: old title → new title), decided in the tx. */
+  readonly derive?: ReadonlyArray<{ readonly chatId: string; readonly derive: (s: ChatState) => ChatEvent | undefined }>
+  /** A full member list of a chat (GET /chats/{id}/members). */
+  readonly members?: MembersObservation
   readonly cursor?: CursorUpdate
 }
 
@@ -74,7 +86,9 @@ export const writePage = async (tx: postgres.TransactionSql, page: PageWrite): P
     ...observed.keys(),
     ...(page.flags ?? []).flatMap(f => f.chatIds),
     ...(page.gone ?? []),
-    ...(page.events ?? []).map(e => e.chatId)
+    ...(page.events ?? []).map(e => e.chatId),
+    ...(page.members ? [page.members.chatId] : []),
+    ...(page.derive ?? []).map(d => d.chatId)
   ])
   const prevRows = await selectChatsForUpdate(tx, page.accountId, [...ids])
   const prev = new Map(prevRows.map(r => [r.chatId, { state: stateFromRow(r), lastSeq: r.lastSeq }]))
@@ -98,7 +112,23 @@ export const writePage = async (tx: postgres.TransactionSql, page: PageWrite): P
     const s = current(chatId)
     if (s && !s.removed) push(chatId, { type: "ChatRemoved", payload: { reason: "not_accessible" } })
   }
-  for (const { chatId, event } of page.events ?? []) if (current(chatId) || event.type === "ChatDiscovered") push(chatId, event)
+  for (const { chatId, event } of page.events ?? [])
+    if (current(chatId) || event.type === "ChatDiscovered") push(chatId, event)
+  for (const d of page.derive ?? []) {
+    const s = current(d.chatId)
+    const e = s && d.derive(s)
+    if (e) push(d.chatId, e)
+  }
+  const members = page.members
+  if (members && current(members.chatId)) {
+    const before = await selectMembers(tx, page.accountId, members.chatId)
+    const change = diffMembers(before, members.members, members.fetchedAt.toISOString())
+    if (change) push(members.chatId, change)
+    else next.set(members.chatId, { ...current(members.chatId)!, membersFetchedAt: members.fetchedAt.getTime() })
+  }
+  for (const { chatId, event } of pending) {
+    if (event.type === "MembersChanged") await applyMemberDelta(tx, page.accountId, chatId, event.payload)
+  }
 
   const counters = new Map<string, number>()
   const newEvents: Array<NewEvent> = pending.map(({ chatId, event }) => {
@@ -153,6 +183,51 @@ export const writePage = async (tx: postgres.TransactionSql, page: PageWrite): P
   return { eventsAppended: appended.length, chatsChanged: changed.length, chatsObserved: observed.size }
 }
 
+const selectMembers = async (tx: postgres.TransactionSql, accountId: string, chatId: string) =>
+  (
+    await tx<Array<{ user_id: string; name: string | null; email_id: string | null }>>`
+      select user_id, name, email_id from chat_members where account_id = ${accountId} and chat_id = ${chatId}`
+  ).map((m): MemberInfo => ({ user_id: m.user_id, name: m.name, email_id: m.email_id }))
+
+/** The member projection follows MembersChanged events, here and in replay alike. */
+export const applyMemberDelta = async (
+  tx: postgres.TransactionSql,
+  accountId: string,
+  chatId: string,
+  delta: {
+    readonly added: ReadonlyArray<MemberInfo>
+    readonly removed: ReadonlyArray<string>
+    readonly updated: ReadonlyArray<MemberInfo>
+  }
+) => {
+  if (delta.removed.length > 0) {
+    await tx`delete from chat_members where account_id = ${accountId} and chat_id = ${chatId}
+      and user_id = any(${delta.removed as Array<string>})`
+  }
+  const upserts = [...delta.added, ...delta.updated]
+  if (upserts.length === 0) return
+  await tx`
+    insert into chat_members (account_id, chat_id, user_id, name, email_id)
+    select ${accountId}, ${chatId}, user_id, name, email_id
+    from json_to_recordset(${JSON.stringify(upserts)}::json) as r(user_id text, name text, email_id text)
+    on conflict (account_id, chat_id, user_id) do update set name = excluded.name, email_id = excluded.email_id`
+}
+
+export const replaceMembers = async (
+  tx: postgres.TransactionSql,
+  accountId: string,
+  chatId: string,
+  members: ReadonlyArray<MemberInfo>
+) => {
+  await tx`delete from chat_members where account_id = ${accountId} and chat_id = ${chatId}`
+  if (members.length === 0) return
+  await tx`
+    insert into chat_members (account_id, chat_id, user_id, name, email_id)
+    select ${accountId}, ${chatId}, user_id, name, email_id
+    from json_to_recordset(${JSON.stringify(members)}::json) as r(user_id text, name text, email_id text)
+    on conflict do nothing`
+}
+
 const upsertRejected = (tx: postgres.TransactionSql, accountId: string, rejected: ReadonlyArray<RejectedChat>) => {
   const rows = rejected
     .filter(r => r.chatId !== null)
@@ -170,12 +245,13 @@ const upsertRejected = (tx: postgres.TransactionSql, accountId: string, rejected
 export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/db/MirrorWriter", {
   effect: Effect.gen(function* () {
     const database = yield* Database
+    // Uninterruptible: on SIGTERM the open transaction finishes before the pool closes.
     const apply = (page: PageWrite): Effect.Effect<PageResult, DbError> =>
-      database.use((_, sql) => sql.begin(tx => writePage(tx, page)) as Promise<PageResult>)
+      Effect.uninterruptible(database.use((_, sql) => sql.begin(tx => writePage(tx, page)) as Promise<PageResult>))
     const ensureAccount = (accountId: string) =>
-      database.use((_, sql) => sql`insert into accounts (id) values (${accountId}) on conflict do nothing`).pipe(
-        Effect.asVoid
-      )
+      database
+        .use((_, sql) => sql`insert into accounts (id) values (${accountId}) on conflict do nothing`)
+        .pipe(Effect.asVoid)
     return {
       apply: Effect.fn("MirrorWriter.apply")(apply),
       ensureAccount: Effect.fn("MirrorWriter.ensureAccount")(ensureAccount)

@@ -16,7 +16,12 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
     const read = (accountId: string, stream: string) =>
       database.use(async (_, sql) => {
         const rows = await sql<
-          Array<{ high_water_ms: string | null; boundary_ids: Array<string>; cursor: Record<string, unknown>; consecutive_failures: number }>
+          Array<{
+            high_water_ms: string | null
+            boundary_ids: Array<string>
+            cursor: Record<string, unknown>
+            consecutive_failures: number
+          }>
         >`select high_water_ms, boundary_ids, cursor, consecutive_failures from sync_state
           where account_id = ${accountId} and stream = ${stream}`
         const r = rows[0]
@@ -29,20 +34,24 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
         } satisfies StreamState
       })
     const setStatus = (accountId: string, stream: string, status: string) =>
-      database.use(
-        (_, sql) => sql`
+      database
+        .use(
+          (_, sql) => sql`
           insert into sync_state (account_id, stream, status) values (${accountId}, ${stream}, ${status})
           on conflict (account_id, stream) do update set status = excluded.status, updated_at = now()`
-      ).pipe(Effect.asVoid)
+        )
+        .pipe(Effect.asVoid)
     const recordFailure = (accountId: string, stream: string, error: { code: string; message: string }) =>
-      database.use(
-        (_, sql) => sql`
+      database
+        .use(
+          (_, sql) => sql`
           insert into sync_state (account_id, stream, status, last_error, consecutive_failures, last_run_at)
           values (${accountId}, ${stream}, 'backing_off',
             ${JSON.stringify({ ...error, at: new Date().toISOString() })}::jsonb, 1, now())
           on conflict (account_id, stream) do update set status = 'backing_off', last_error = excluded.last_error,
             consecutive_failures = sync_state.consecutive_failures + 1, last_run_at = now(), updated_at = now()`
-      ).pipe(Effect.asVoid)
+        )
+        .pipe(Effect.asVoid)
     return {
       read: Effect.fn("SyncStateRepo.read")(read),
       setStatus: Effect.fn("SyncStateRepo.setStatus")(setStatus),

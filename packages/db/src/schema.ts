@@ -159,6 +159,8 @@ export const commands = pgTable(
     result: jsonb("result").$type<Record<string, unknown> | null>(),
     supersededBy: uuid("superseded_by"),
     eta: tstz("eta"),
+    /** While running: the claiming worker's deadline; past it, the attempt is presumed dead (outcome unknown). */
+    leaseUntil: tstz("lease_until"),
     intakeSeq: bigserial("intake_seq", { mode: "number" }).notNull(),
     createdAt: tstz("created_at").notNull().defaultNow(),
     updatedAt: tstz("updated_at").notNull().defaultNow(),

@@ -1,6 +1,6 @@
-import { assert, describe, layer } from "@effect/vitest"
 import type { ObservedFields } from "@cliq-mirror/core"
 import { Database, MirrorWriter } from "@cliq-mirror/db"
+import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { DatabaseTest } from "../../../test/support/layers.js"
 
@@ -35,42 +35,44 @@ const eventTypes = Effect.flatMap(Database, db =>
 const TestLayer = MirrorWriter.Default.pipe(Layer.provideMerge(DatabaseTest))
 
 layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWriter", it => {
-  it.effect("discovers, ignores repeats, records changes, keeps raw, and moves the cursor in the same transaction", () =>
-    Effect.gen(function* () {
-      const writer = yield* MirrorWriter
-      const db = yield* Database
-      yield* writer.ensureAccount("acc")
-      const first = yield* writer.apply({
-        accountId: "acc",
-        observed: observe(chat("1"), chat("2")),
-        cursor: { stream: "incremental", highWaterMs: 1_700_000_100_000, boundaryIds: ["1", "2"] }
+  it.effect(
+    "discovers, ignores repeats, records changes, keeps raw, and moves the cursor in the same transaction",
+    () =>
+      Effect.gen(function* () {
+        const writer = yield* MirrorWriter
+        const db = yield* Database
+        yield* writer.ensureAccount("acc")
+        const first = yield* writer.apply({
+          accountId: "acc",
+          observed: observe(chat("1"), chat("2")),
+          cursor: { stream: "incremental", highWaterMs: 1_700_000_100_000, boundaryIds: ["1", "2"] }
+        })
+        assert.deepStrictEqual(first, { eventsAppended: 2, chatsChanged: 2, chatsObserved: 2 })
+        const again = yield* writer.apply({ accountId: "acc", observed: observe(chat("1"), chat("2")) })
+        assert.strictEqual(again.eventsAppended, 0)
+        const renamed = yield* writer.apply({
+          accountId: "acc",
+          observed: observe(chat("1", { name: "Renamed", lastModifiedTime: 1_700_000_200_000 }))
+        })
+        assert.strictEqual(renamed.eventsAppended, 1)
+        yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: true, chatIds: ["2", "unknown"] }] })
+        const types = yield* eventTypes
+        assert.deepStrictEqual(
+          types.map(t => `${t.type}:${t.chat_id}`),
+          ["ChatDiscovered:1", "ChatDiscovered:2", "ChatRenamed:1", "ChatMuted:2"]
+        )
+        const rows = yield* db.use(
+          (_, sql) => sql`select chat_id, name, muted, raw, last_seq from chats order by chat_id`
+        )
+        assert.strictEqual(rows[0]!.name, "Renamed")
+        assert.strictEqual(rows[1]!.muted, true)
+        assert.deepStrictEqual(rows[0]!.raw, { chat_id: "1", unknown_upstream_field: "kept" })
+        const cursor = yield* db.use(
+          (_, sql) => sql`select high_water_ms, boundary_ids from sync_state where account_id = 'acc'`
+        )
+        assert.strictEqual(Number(cursor[0]!.high_water_ms), 1_700_000_100_000)
+        assert.deepStrictEqual(cursor[0]!.boundary_ids, ["1", "2"])
       })
-      assert.deepStrictEqual(first, { eventsAppended: 2, chatsChanged: 2, chatsObserved: 2 })
-      const again = yield* writer.apply({ accountId: "acc", observed: observe(chat("1"), chat("2")) })
-      assert.strictEqual(again.eventsAppended, 0)
-      const renamed = yield* writer.apply({
-        accountId: "acc",
-        observed: observe(chat("1", { name: "Renamed", lastModifiedTime: 1_700_000_200_000 }))
-      })
-      assert.strictEqual(renamed.eventsAppended, 1)
-      yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: true, chatIds: ["2", "unknown"] }] })
-      const types = yield* eventTypes
-      assert.deepStrictEqual(
-        types.map(t => `${t.type}:${t.chat_id}`),
-        ["ChatDiscovered:1", "ChatDiscovered:2", "ChatRenamed:1", "ChatMuted:2"]
-      )
-      const rows = yield* db.use(
-        (_, sql) => sql`select chat_id, name, muted, raw, last_seq from chats order by chat_id`
-      )
-      assert.strictEqual(rows[0]!.name, "Renamed")
-      assert.strictEqual(rows[1]!.muted, true)
-      assert.deepStrictEqual(rows[0]!.raw, { chat_id: "1", unknown_upstream_field: "kept" })
-      const cursor = yield* db.use(
-        (_, sql) => sql`select high_water_ms, boundary_ids from sync_state where account_id = 'acc'`
-      )
-      assert.strictEqual(Number(cursor[0]!.high_water_ms), 1_700_000_100_000)
-      assert.deepStrictEqual(cursor[0]!.boundary_ids, ["1", "2"])
-    })
   )
 
   it.effect("a failed transaction leaves neither events, rows nor cursor behind", () =>

@@ -98,7 +98,7 @@ export const resolveOperation = (
   const candidates = OPERATIONS.filter(o => o.method === method && o.path === pathShape) as ReadonlyArray<Operation>
   if (candidates.length <= 1) return candidates[0]
   const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}
-  return candidates.find(o => o.selector && o.selector.values.includes(String(record[o.selector.field])))
+  return candidates.find(o => o.selector?.values.includes(String(record[o.selector.field])))
 }
 
 /** Operations sharing a method and path share a bucket, so a request counts even when its selector is bad. */

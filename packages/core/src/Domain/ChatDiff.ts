@@ -1,6 +1,6 @@
-import { type ChatFlag, type ChatState, emptyFlags, type ObservedFields } from "./ChatState.js"
 import { isoOrNull, stableJson, toSnapshot } from "./ChatSnapshot.js"
-import type { ChatEvent, FieldChange } from "./Events.js"
+import { type ChatFlag, type ChatState, emptyFlags, type ObservedFields } from "./ChatState.js"
+import type { ChatEvent, FieldChange, MemberInfo } from "./Events.js"
 
 const DETAIL_FIELDS = [
   ["chat_type", "chatType"],
@@ -125,3 +125,20 @@ const FLAG_EVENTS = {
 /** A state listing (muted=true, closed=true, …) says whether the flag holds; an unchanged flag appends nothing. */
 export const diffFlag = (prev: ChatState, flag: ChatFlag, value: boolean): ChatEvent | undefined =>
   prev[flag] === value ? undefined : FLAG_EVENTS[flag][value ? 0 : 1]
+
+const sameMember = (a: MemberInfo, b: MemberInfo) => a.name === b.name && a.email_id === b.email_id
+
+/** A fetched member list against the mirrored one: one MembersChanged naming who joined, left or changed. */
+export const diffMembers = (
+  before: ReadonlyArray<MemberInfo>,
+  after: ReadonlyArray<MemberInfo>,
+  fetchedAt: string
+): ChatEvent | undefined => {
+  const old = new Map(before.map(m => [m.user_id, m]))
+  const now = new Map(after.map(m => [m.user_id, m]))
+  const added = [...now.values()].filter(m => !old.has(m.user_id))
+  const removed = [...old.keys()].filter(id => !now.has(id))
+  const updated = [...now.values()].filter(m => old.has(m.user_id) && !sameMember(old.get(m.user_id)!, m))
+  if (added.length === 0 && removed.length === 0 && updated.length === 0) return undefined
+  return { type: "MembersChanged", payload: { added, removed, updated, fetched_at: fetchedAt } }
+}

@@ -1,5 +1,5 @@
-import type { ChatState } from "./ChatState.js"
 import { fromSnapshot, msOrNull } from "./ChatSnapshot.js"
+import type { ChatState } from "./ChatState.js"
 import type { ChatEvent } from "./Events.js"
 
 const DETAIL_KEYS: Record<string, keyof ChatState> = {
@@ -54,7 +54,9 @@ export const evolveChat = (state: ChatState | undefined, event: ChatEvent): Chat
     case "ParticipantCountChanged":
       return { ...next, participantCount: event.payload.new_count }
     case "MembersChanged":
-      return { ...next, membersFetchedAt: Date.parse(event.payload.fetched_at) }
+      return event.payload.fetched_at === undefined
+        ? next
+        : { ...next, membersFetchedAt: Date.parse(event.payload.fetched_at) }
     case "ChatRemoved":
       return { ...next, removed: true }
     case "ChatRestored":

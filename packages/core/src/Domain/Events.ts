@@ -71,9 +71,10 @@ export type ChatEventPayloads = {
     readonly added: ReadonlyArray<MemberInfo>
     readonly removed: ReadonlyArray<string>
     readonly updated: ReadonlyArray<MemberInfo>
-    readonly fetched_at: string
+    /** When the list was fetched; absent when a command of ours changed the members (names then unknown). */
+    readonly fetched_at?: string
   }
-  readonly ChatRemoved: Observed & { readonly reason: "upstream_flag" | "not_accessible" }
+  readonly ChatRemoved: Observed & { readonly reason: "upstream_flag" | "not_accessible" | "left" }
   readonly ChatRestored: Observed
   /** Any other field of the chat object (type, creator, times, thread links, unknown upstream keys). */
   readonly ChatDetailsChanged: Observed & { readonly changes: Readonly<Record<string, FieldChange>> }

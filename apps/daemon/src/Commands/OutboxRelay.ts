@@ -1,0 +1,42 @@
+import { CommandsRepo, Database, OUTBOX_CHANNEL } from "@cliq-mirror/db"
+import { Duration, Effect, Layer, Schedule } from "effect"
+import { CommandQueue } from "./CommandQueue.js"
+
+const BATCH = 500
+
+/**
+ * Hands committed commands to BullMQ. Intake only writes Postgres (command row = outbox entry); the relay adds the
+ * job, then marks the row. A crash in between re-adds the same job id, which BullMQ ignores, so nothing is lost and
+ * nothing runs twice. Woken by NOTIFY from intake, with a slow poll as a safety net.
+ */
+export const relayOnce = Effect.gen(function* () {
+  const repo = yield* CommandsRepo
+  const queue = yield* CommandQueue
+  let total = 0
+  while (true) {
+    const pending = yield* repo.unenqueued(BATCH)
+    if (pending.length === 0) return total
+    yield* queue.enqueue(pending.map(c => ({ commandId: c.id, accountId: c.accountId })))
+    yield* repo.markEnqueued(pending.map(c => c.id))
+    total += pending.length
+    if (pending.length < BATCH) return total
+  }
+})
+
+export const OutboxRelayLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { sql } = yield* Database
+    const wake = yield* Effect.makeSemaphore(0)
+    const wakeUp = () => Effect.runFork(wake.release(1))
+    yield* Effect.acquireRelease(
+      Effect.tryPromise(() => sql.listen(OUTBOX_CHANNEL, wakeUp)),
+      listener => Effect.promise(() => listener.unlisten())
+    ).pipe(Effect.catchAll(e => Effect.logWarning("outbox NOTIFY unavailable; polling only", { error: String(e) })))
+    const loop = relayOnce.pipe(
+      Effect.catchAllCause(cause => Effect.logWarning("outbox relay failed", cause)),
+      Effect.zipRight(Effect.race(wake.take(1), Effect.sleep(Duration.seconds(1)))),
+      Effect.repeat(Schedule.forever)
+    )
+    yield* Effect.forkScoped(loop)
+  })
+)

@@ -1,0 +1,85 @@
+import { Limits, type OperationId } from "@cliq-mirror/core"
+import { type CommandRecord, CommandsRepo } from "@cliq-mirror/db"
+import { Effect } from "effect"
+
+/** The upstream operation each command type is sent as (mark_as_read and clear_unread go out in bulk). */
+export const OPERATION_OF: Record<CommandRecord["type"], OperationId> = {
+  mark_as_read: "bulkReadStatusUpdate",
+  mark_as_unread: "markAsUnread",
+  clear_unread: "bulkClearUnread",
+  update_title: "updateTitle",
+  update_history_status: "updateHistoryStatus",
+  clear_local_history: "clearLocalHistory",
+  close_chat: "closeChat",
+  add_members: "addMembers",
+  remove_members: "removeMembers",
+  create_chat: "createChat",
+  fork_chat: "forkChat",
+  leave_chat: "leaveChat",
+  mute_chat: "muteChat",
+  unmute_chat: "unmuteChat"
+}
+
+/** Types where a run of commands on one chat needs only its last one sent: the final state is what counts. */
+const LAST_WINS: Partial<Record<CommandRecord["type"], ReadonlyArray<CommandRecord["type"]>>> = {
+  update_title: ["update_title"],
+  mute_chat: ["mute_chat", "unmute_chat"],
+  unmute_chat: ["mute_chat", "unmute_chat"],
+  mark_as_read: ["mark_as_read"]
+}
+
+const CANDIDATES = 1_000
+
+/** The leading run of a chat's unfinished commands whose types are in `types`. */
+const leadingRun = (pending: ReadonlyArray<CommandRecord>, types: ReadonlyArray<string>) => {
+  const run: Array<CommandRecord> = []
+  for (const c of pending) {
+    if (!types.includes(c.type)) break
+    run.push(c)
+  }
+  return run
+}
+
+/**
+ * The commands one upstream call will settle, decided before any budget is spent: the job's own command, plus what
+ * coalescing lets it carry. Commands on one chat keep intake order: only a chat's leading run is ever coalesced.
+ */
+export const planBatch = Effect.fn("Commands.plan")(function* (command: CommandRecord) {
+  const repo = yield* CommandsRepo
+  const lastWins = LAST_WINS[command.type]
+  if (command.type === "mark_as_read") {
+    const candidates = yield* repo.pendingOfTypes(command.accountId, ["mark_as_read"], CANDIDATES)
+    const chats = [command.chatId!, ...new Set(candidates.map(c => c.chatId!).filter(id => id !== command.chatId))]
+    const batch: Array<CommandRecord> = []
+    let chatCount = 0
+    for (const chatId of chats) {
+      if (chatCount >= Limits.bulkChatsMax) break
+      const run = leadingRun(yield* repo.pendingOnChat(command.accountId, chatId, 100), ["mark_as_read"])
+      if (run.length === 0) continue
+      batch.push(...run)
+      chatCount++
+    }
+    return batch.some(c => c.id === command.id) ? batch : [command]
+  }
+  if (command.type === "clear_unread") {
+    const candidates = yield* repo.pendingOfTypes(command.accountId, ["clear_unread"], CANDIDATES)
+    const chatIds = new Set<string>(command.params.chat_ids as Array<string>)
+    const batch = [command]
+    for (const c of candidates) {
+      if (c.id === command.id) continue
+      const merged = new Set([...chatIds, ...(c.params.chat_ids as Array<string>)])
+      if (merged.size > Limits.bulkChatsMax) break
+      for (const id of merged) chatIds.add(id)
+      batch.push(c)
+    }
+    return batch
+  }
+  if (lastWins && command.chatId !== null) {
+    const run = leadingRun(yield* repo.pendingOnChat(command.accountId, command.chatId, 100), lastWins)
+    return run.some(c => c.id === command.id) ? run : [command]
+  }
+  return [command]
+})
+
+/** For last-wins runs: which command's payload goes out; the others are superseded by it. */
+export const carrierOf = (batch: ReadonlyArray<CommandRecord>): CommandRecord => batch[batch.length - 1]!

@@ -1,0 +1,69 @@
+import { type Account, Limits } from "@cliq-mirror/core"
+import { MirrorWriter, SyncStateRepo } from "@cliq-mirror/db"
+import { Effect } from "effect"
+import { Upstream } from "../Upstream.js"
+import { searchKey, sortPage } from "./ChatItems.js"
+import { logBackfillProgress } from "./Progress.js"
+import { readWalk } from "./WalkCursor.js"
+import { advance, BOUNDARY_MAX, isDone, nextRange, startWalk, type WalkState } from "./WindowWalk.js"
+
+export const INCREMENTAL = "incremental"
+
+const mergeBoundary = (
+  previous: { readonly highWaterMs: number | null; readonly boundaryIds: ReadonlyArray<string> },
+  walk: WalkState
+) => {
+  if (walk.maxKey === null || (previous.highWaterMs !== null && walk.maxKey < previous.highWaterMs)) {
+    return { highWaterMs: previous.highWaterMs, boundaryIds: previous.boundaryIds }
+  }
+  if (walk.maxKey === previous.highWaterMs) {
+    const ids = [...new Set([...previous.boundaryIds, ...walk.boundaryIds])].slice(0, BOUNDARY_MAX)
+    return { highWaterMs: walk.maxKey, boundaryIds: ids }
+  }
+  return { highWaterMs: walk.maxKey, boundaryIds: walk.boundaryIds }
+}
+
+/**
+ * One incremental pass: search over `(high-water − overlap, ∞)`, newest first, one transaction per page. The
+ * high-water mark is an upstream time and moves only when the whole window has been read; an interrupted walk
+ * resumes from its stored ranges. The first pass (no mark yet) is the backfill.
+ */
+export const incrementalPass = Effect.fn("Incremental.pass")(function* (account: Account, overlapMs: number) {
+  const repo = yield* SyncStateRepo
+  const writer = yield* MirrorWriter
+  const upstream = yield* Upstream
+  const state = yield* repo.read(account.id, INCREMENTAL)
+  const backfill = state.highWaterMs === null
+  let walk: WalkState =
+    readWalk(state.cursor) ?? startWalk(state.highWaterMs === null ? 0 : Math.max(0, state.highWaterMs - overlapMs))
+  const startedAt = Date.now()
+  while (!isDone(walk)) {
+    const [lo, hi] = nextRange(walk)!
+    const page = yield* upstream.call(account, "searchChats", INCREMENTAL, client =>
+      client.searchChats({
+        modified_after: lo,
+        ...(hi === null ? {} : { modified_before: hi }),
+        limit: Limits.searchLimitMax,
+        sort_by: "recent"
+      })
+    )
+    const sorted = sortPage(page, searchKey)
+    walk = advance(walk, sorted.keyed, Limits.searchLimitMax)
+    const done = isDone(walk)
+    yield* writer.apply({
+      accountId: account.id,
+      observed: sorted.observed,
+      rejected: sorted.rejected,
+      cursor: done
+        ? { stream: INCREMENTAL, cursor: {}, status: "idle", success: true, ...mergeBoundary(state, walk) }
+        : { stream: INCREMENTAL, cursor: { walk }, status: backfill ? "backfilling" : "polling" }
+    })
+    if (backfill) yield* logBackfillProgress(account, walk, sorted.observed, startedAt, upstream.budget)
+  }
+  if (walk.overflows > 0) {
+    yield* Effect.logWarning("a single millisecond held more chats than a page; reconciliation will cover it", {
+      overflows: walk.overflows
+    })
+  }
+  return walk
+})

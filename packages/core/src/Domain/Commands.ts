@@ -1,0 +1,124 @@
+import { Either, Schema } from "effect"
+import { firstIssue } from "../Cliq/Errors.js"
+import { Limits } from "../Cliq/Requests.js"
+
+const Id = (what: string) =>
+  Schema.String.pipe(
+    Schema.filter(s => s.trim().length > 0 && s.length <= 128, {
+      message: () => `must be a ${what} of 1 to 128 characters`
+    })
+  )
+const ChatIdParam = Id("chat id")
+const MessageIdParam = Id("message id")
+const UserIdParam = Id("user id")
+const Title = Schema.String.pipe(
+  Schema.filter(s => s.trim().length >= 1 && s.length <= Limits.titleMax, {
+    message: () => `must be 1 to ${Limits.titleMax} characters and not blank`
+  })
+)
+const userIds = (max: number) =>
+  Schema.Array(UserIdParam).pipe(
+    Schema.filter(a => a.length >= 1 && a.length <= max, { message: () => `must hold 1 to ${max} user ids` }),
+    Schema.filter(a => new Set(a).size === a.length, { message: () => "must not repeat a user id" })
+  )
+
+const chatOnly = { chat_id: ChatIdParam }
+
+/** Parameters of every command type (CONTRACT.md "Command types and parameters"), checked at intake. */
+export const COMMAND_PARAMS = {
+  mark_as_read: Schema.Struct({ ...chatOnly, last_message_id: MessageIdParam }),
+  mark_as_unread: Schema.Struct({ ...chatOnly, message_id: MessageIdParam }),
+  clear_unread: Schema.Struct({
+    chat_ids: Schema.Array(ChatIdParam).pipe(
+      Schema.filter(a => a.length >= 1 && a.length <= Limits.bulkChatsMax, {
+        message: () => `must hold 1 to ${Limits.bulkChatsMax} chat ids`
+      })
+    )
+  }),
+  update_title: Schema.Struct({ ...chatOnly, title: Title }),
+  update_history_status: Schema.Struct({ ...chatOnly, history_status: Schema.Literal("enabled", "disabled") }),
+  clear_local_history: Schema.Struct(chatOnly),
+  close_chat: Schema.Struct(chatOnly),
+  add_members: Schema.Struct({ ...chatOnly, user_ids: userIds(Limits.addMembersMax) }),
+  remove_members: Schema.Struct({ ...chatOnly, user_ids: userIds(Limits.addMembersMax) }),
+  create_chat: Schema.Union(
+    Schema.Struct({ chat_type: Schema.Literal("direct_message"), user_id: UserIdParam }),
+    Schema.Struct({
+      chat_type: Schema.Literal("group_chat"),
+      user_ids: userIds(Limits.groupUserIdsMax),
+      title: Title
+    })
+  ),
+  fork_chat: Schema.Union(
+    Schema.Struct({ ...chatOnly, message_id: MessageIdParam, title: Title, user_ids: userIds(Limits.addMembersMax) }),
+    Schema.Struct({ ...chatOnly, message_id: MessageIdParam, title: Title, include_participants: Schema.Literal(true) })
+  ),
+  leave_chat: Schema.Struct(chatOnly),
+  mute_chat: Schema.Struct(chatOnly),
+  unmute_chat: Schema.Struct(chatOnly)
+} as const
+
+export type CommandType = keyof typeof COMMAND_PARAMS
+export const COMMAND_TYPES = Object.keys(COMMAND_PARAMS) as ReadonlyArray<CommandType>
+export type CommandParams<T extends CommandType = CommandType> = (typeof COMMAND_PARAMS)[T]["Type"]
+
+export type Command = { [T in CommandType]: { readonly type: T; readonly params: CommandParams<T> } }[CommandType]
+
+export const COMMAND_STATUSES = ["queued", "waiting_rate_limit", "running", "succeeded", "failed"] as const
+export type CommandStatus = (typeof COMMAND_STATUSES)[number]
+
+export interface CommandInput {
+  readonly command: Command
+  readonly accountId: string | undefined
+  readonly idempotencyKey: string | undefined
+}
+
+/** A refused command: the field (dotted path into the request body) and the rule it broke. */
+export interface InvalidField {
+  readonly field: string
+  readonly message: string
+}
+
+const ENVELOPE_KEYS = new Set(["type", "account_id", "idempotency_key"])
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * Reads one command request body `{ type, account_id?, idempotency_key?, ...parameters }`. Unknown keys are refused
+ * so that a misspelt parameter is not silently ignored.
+ */
+export const parseCommand = (body: unknown): Either.Either<CommandInput, InvalidField> => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return Either.left({ field: "body", message: "must be a JSON object" })
+  }
+  const record = body as Record<string, unknown>
+  const type = record.type
+  if (typeof type !== "string" || !(COMMAND_TYPES as ReadonlyArray<string>).includes(type)) {
+    return Either.left({ field: "type", message: `must be one of ${COMMAND_TYPES.join(", ")}` })
+  }
+  const accountId = record.account_id
+  if (accountId !== undefined && (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId))) {
+    return Either.left({ field: "account_id", message: "must be 1 to 64 letters, digits, '_' or '-'" })
+  }
+  const key = record.idempotency_key
+  if (key !== undefined && (typeof key !== "string" || key.length < 1 || key.length > 200)) {
+    return Either.left({ field: "idempotency_key", message: "must be a string of 1 to 200 characters" })
+  }
+  const params: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(record)) if (!ENVELOPE_KEYS.has(k)) params[k] = v
+  const schema = COMMAND_PARAMS[type as CommandType] as unknown as Schema.Schema<unknown, unknown>
+  return Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })(params).pipe(
+    Either.mapLeft(e => {
+      const issue = firstIssue(e)
+      return { field: issue.path === "" ? "body" : issue.path, message: issue.message }
+    }),
+    Either.map(decoded => ({
+      command: { type, params: decoded } as Command,
+      accountId: accountId as string | undefined,
+      idempotencyKey: key as string | undefined
+    }))
+  )
+}
+
+/** The chat a command acts on: commands on one chat run in intake order. */
+export const commandChatId = (command: Command): string | null =>
+  "chat_id" in command.params ? command.params.chat_id : null

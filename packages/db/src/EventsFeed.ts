@@ -1,0 +1,56 @@
+import { and, asc, eq, gt, inArray } from "drizzle-orm"
+import { Effect } from "effect"
+import { Database } from "./Database.js"
+import { events } from "./schema.js"
+
+/**
+ * Key of the transaction-scoped advisory lock (`pg_advisory_xact_lock`) every event append takes just before its
+ * insert. Appends are then serialised up to commit, so seq order equals commit order and a reader polling
+ * `seq > after` can never see seq n+1 before a still-uncommitted seq n.
+ */
+export const EVENTS_APPEND_LOCK = 0x636c6971
+
+export interface EventsReadRequest {
+  readonly after: number
+  readonly limit: number
+  readonly chatId?: string | undefined
+  readonly types?: ReadonlyArray<string> | undefined
+}
+
+export type EventRow = Omit<typeof events.$inferSelect, "dedupeKey">
+
+export class EventsFeed extends Effect.Service<EventsFeed>()("@cliq-mirror/db/EventsFeed", {
+  effect: Effect.gen(function* () {
+    const database = yield* Database
+
+    const read = Effect.fn("EventsFeed.read")(function* (request: EventsReadRequest) {
+      const rows: ReadonlyArray<EventRow> = yield* database.use(db =>
+        db
+          .select({
+            seq: events.seq,
+            eventId: events.eventId,
+            accountId: events.accountId,
+            chatId: events.chatId,
+            type: events.type,
+            payload: events.payload,
+            occurredAt: events.occurredAt,
+            recordedAt: events.recordedAt
+          })
+          .from(events)
+          .where(
+            and(
+              gt(events.seq, request.after),
+              request.chatId === undefined ? undefined : eq(events.chatId, request.chatId),
+              request.types === undefined ? undefined : inArray(events.type, [...request.types])
+            )
+          )
+          .orderBy(asc(events.seq))
+          .limit(request.limit)
+      )
+      return { rows, nextAfter: rows[rows.length - 1]?.seq ?? request.after }
+    })
+
+    return { read } as const
+  }),
+  dependencies: [Database.Default]
+}) {}

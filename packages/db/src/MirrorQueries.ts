@@ -1,0 +1,73 @@
+import type { ChatFlag } from "@cliq-mirror/core"
+import { Effect } from "effect"
+import { stateFromRow } from "./ChatRows.js"
+import { selectChats } from "./ChatsSql.js"
+import { Database } from "./Database.js"
+
+const FLAG_COLUMNS: Record<ChatFlag, string> = {
+  muted: "muted",
+  closed: "closed",
+  drafts: "drafts",
+  joined: "joined",
+  pinned: "pinned"
+}
+
+/** The questions the daemon's streams ask of the mirror. */
+export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror/db/MirrorQueries", {
+  effect: Effect.gen(function* () {
+    const database = yield* Database
+    const flaggedIds = (accountId: string, flag: ChatFlag) =>
+      database.use(async (_, sql) =>
+        (
+          await sql.unsafe<Array<{ chat_id: string }>>(
+            `select chat_id from chats where account_id = $1 and ${FLAG_COLUMNS[flag]}`,
+            [accountId]
+          )
+        ).map(r => r.chat_id)
+      )
+    /** Chats not confirmed by any observation since `since` (candidates for a removal probe). */
+    const unconfirmedSince = (accountId: string, since: Date, limit: number) =>
+      database.use(async (_, sql) =>
+        (
+          await sql<Array<{ chat_id: string }>>`
+            select chat_id from chats
+            where account_id = ${accountId} and synced_at < ${since.toISOString()}::timestamptz
+            order by last_modified_time desc nulls last limit ${limit}`
+        ).map(r => r.chat_id)
+      )
+    /** New chats and chats whose participant count moved since their members were fetched; most recent first. */
+    const needingMembers = (accountId: string, limit: number) =>
+      database.use(async (_, sql) =>
+        (
+          await sql<Array<{ chat_id: string }>>`
+            select c.chat_id from chats c
+            where c.account_id = ${accountId} and not c.removed
+              and (c.members_fetched_at is null or (
+                -- refetched only after the chat changed since, so a count that never matches cannot loop
+                c.members_fetched_at < c.last_modified_time and c.participant_count is distinct from (
+                  select count(*)::int from chat_members m where m.account_id = c.account_id and m.chat_id = c.chat_id)))
+            order by c.members_fetched_at nulls first, c.last_modified_time desc nulls last
+            limit ${limit}`
+        ).map(r => r.chat_id)
+      )
+    const rejectedIds = (accountId: string, limit: number) =>
+      database.use(async (_, sql) =>
+        (
+          await sql<Array<{ chat_id: string }>>`
+            select chat_id from rejected_items where account_id = ${accountId} order by last_seen_at limit ${limit}`
+        ).map(r => r.chat_id)
+      )
+    const chatState = (accountId: string, chatId: string) =>
+      database.use(async (_, sql) => {
+        const [row] = await selectChats(sql, accountId, [chatId])
+        return row ? stateFromRow(row) : undefined
+      })
+    return {
+      chatState: Effect.fn("MirrorQueries.chatState")(chatState),
+      flaggedIds: Effect.fn("MirrorQueries.flaggedIds")(flaggedIds),
+      unconfirmedSince: Effect.fn("MirrorQueries.unconfirmedSince")(unconfirmedSince),
+      needingMembers: Effect.fn("MirrorQueries.needingMembers")(needingMembers),
+      rejectedIds: Effect.fn("MirrorQueries.rejectedIds")(rejectedIds)
+    } as const
+  })
+}) {}

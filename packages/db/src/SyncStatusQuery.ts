@@ -1,0 +1,87 @@
+import { asc, count, max, sql } from "drizzle-orm"
+import { Effect } from "effect"
+import { Database } from "./Database.js"
+import { accounts, chats, commands, events, syncState } from "./schema.js"
+
+export interface StreamStatus {
+  readonly accountId: string
+  readonly stream: string
+  readonly highWaterMs: number | null
+  readonly status: string
+  readonly lastRunAt: Date | null
+  readonly lastSuccessAt: Date | null
+  readonly lastError: { readonly code: string; readonly message: string; readonly at?: string } | null
+  readonly consecutiveFailures: number
+  /** Database time minus the high-water mark, in milliseconds (one clock: Postgres `now()`). */
+  readonly lagMs: number | null
+}
+
+export interface AccountStatus {
+  readonly accountId: string
+  readonly chatsMirrored: number
+  readonly streams: ReadonlyArray<StreamStatus>
+}
+
+export interface SyncSnapshot {
+  readonly now: Date
+  readonly accounts: ReadonlyArray<AccountStatus>
+  readonly commandsByStatus: Readonly<Record<string, number>>
+  readonly eventsMaxSeq: number
+}
+
+export class SyncStatusQuery extends Effect.Service<SyncStatusQuery>()("@cliq-mirror/db/SyncStatusQuery", {
+  effect: Effect.gen(function* () {
+    const database = yield* Database
+
+    const snapshot = Effect.fn("SyncStatusQuery.snapshot")(function* () {
+      const [clock, known, streams, counts, queue, maxSeq] = yield* database.use(db =>
+        db.transaction(
+          async tx =>
+            [
+              await tx.execute<{ now_ms: number }>(sql`select (extract(epoch from now()) * 1000)::float8 as now_ms`),
+              await tx.select({ id: accounts.id }).from(accounts),
+              await tx
+                .select({
+                  accountId: syncState.accountId,
+                  stream: syncState.stream,
+                  highWaterMs: syncState.highWaterMs,
+                  status: syncState.status,
+                  lastRunAt: syncState.lastRunAt,
+                  lastSuccessAt: syncState.lastSuccessAt,
+                  lastError: syncState.lastError,
+                  consecutiveFailures: syncState.consecutiveFailures,
+                  lagMs: sql<
+                    number | null
+                  >`(extract(epoch from now()) * 1000 - ${syncState.highWaterMs})::float8`.mapWith(v =>
+                    v === null ? null : Number(v)
+                  )
+                })
+                .from(syncState)
+                .orderBy(asc(syncState.accountId), asc(syncState.stream)),
+              await tx.select({ accountId: chats.accountId, n: count() }).from(chats).groupBy(chats.accountId),
+              await tx.select({ status: commands.status, n: count() }).from(commands).groupBy(commands.status),
+              await tx.select({ seq: max(events.seq) }).from(events)
+            ] as const,
+          { isolationLevel: "repeatable read", accessMode: "read only" }
+        )
+      )
+      const chatsMirrored = new Map(counts.map(c => [c.accountId, c.n]))
+      const ids = [
+        ...new Set([...known.map(a => a.id), ...streams.map(s => s.accountId), ...chatsMirrored.keys()])
+      ].sort()
+      return {
+        now: new Date(Math.floor(Number(clock[0]!.now_ms))),
+        accounts: ids.map(accountId => ({
+          accountId,
+          chatsMirrored: chatsMirrored.get(accountId) ?? 0,
+          streams: streams.filter(s => s.accountId === accountId)
+        })),
+        commandsByStatus: Object.fromEntries(queue.map(q => [q.status, q.n])),
+        eventsMaxSeq: Number(maxSeq[0]?.seq ?? 0)
+      } satisfies SyncSnapshot
+    })
+
+    return { snapshot } as const
+  }),
+  dependencies: [Database.Default]
+}) {}
