@@ -25,26 +25,36 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
       return { key: budgetKey(account, bucket, budget.buckets), bucket }
     }
 
-    /** The call itself, for a caller that already holds the slot. */
+    /**
+     * The call itself, for a caller that already holds the slot. A retry the client makes on its own (one, after a 401
+     * and a token renewal) takes its own slot first: the upstream counts every request that arrives.
+     */
     const send = <A>(
       account: Account,
       operation: OperationId,
       run: (client: AccountClient) => Effect.Effect<A, CliqError>
-    ): Effect.Effect<A, CliqError> =>
-      run(cliq.forAccount(account)).pipe(
+    ): Effect.Effect<A, CliqError> => {
+      let slotHeld = true
+      const client = cliq.forAccount(account, {
+        beforeSend: op => {
+          if (slotHeld) {
+            slotHeld = false
+            return Effect.void
+          }
+          return budget.acquire(target(account, op.id)).pipe(Effect.asVoid, Effect.orDie)
+        }
+      })
+      return run(client).pipe(
         Effect.tapError(e =>
           e._tag === "CliqThrottled"
             ? budget
                 .lock({
-                  ...target(account, operation),
-                  ...(e.lockedUntil ? { retryAfterMs: e.lockedUntil - Date.now() } : {})
+                  ...target(account, e.operation),
+                  ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs })
                 })
                 .pipe(
                   Effect.tap(lock =>
-                    Effect.logWarning("upstream throttled; bucket locked", {
-                      bucket: lock.bucket,
-                      until: lock.lockedUntil
-                    })
+                    Effect.logWarning("upstream throttled; bucket locked", { bucket: lock.bucket, until: lock.lockedUntil })
                   ),
                   Effect.ignore
                 )
@@ -52,6 +62,7 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
         ),
         Effect.withSpan("Upstream.send", { attributes: { operation, account: account.id } })
       )
+    }
 
     const call = <A>(
       account: Account,
