@@ -54,7 +54,10 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
                 })
                 .pipe(
                   Effect.tap(lock =>
-                    Effect.logWarning("upstream throttled; bucket locked", { bucket: lock.bucket, until: lock.lockedUntil })
+                    Effect.logWarning("upstream throttled; bucket locked", {
+                      bucket: lock.bucket,
+                      until: lock.lockedUntil
+                    })
                   ),
                   Effect.ignore
                 )

@@ -4,11 +4,11 @@ import { Database } from "./Database.js"
 import { events } from "./schema.js"
 
 /**
- * Key of the transaction-scoped advisory lock (`pg_advisory_xact_lock`) every event append takes just before its
- * insert. Appends are then serialised up to commit, so seq order equals commit order and a reader polling
- * `seq > after` can never see seq n+1 before a still-uncommitted seq n.
+ * Reading `seq > after` is gap-free because every append takes EVENTS_APPEND_LOCK (a transaction-scoped advisory
+ * lock) just before its insert: appends are serialised up to commit, so seq order equals commit order and seq n+1
+ * can never be visible while seq n is still uncommitted.
  */
-export const EVENTS_APPEND_LOCK = 0x636c6971
+export { EVENTS_APPEND_LOCK } from "./EventAppend.js"
 
 export interface EventsReadRequest {
   readonly after: number

@@ -25,13 +25,16 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
           )
         ).map(r => r.chat_id)
       )
-    /** Chats not confirmed by any observation since `since` (candidates for a removal probe). */
+    /**
+     * Chats not confirmed by any observation since `since` (candidates for a removal probe). Chats already recorded
+     * removed are left out: search does not list them, and when one comes back search shows it again.
+     */
     const unconfirmedSince = (accountId: string, since: Date, limit: number) =>
       database.use(async (_, sql) =>
         (
           await sql<Array<{ chat_id: string }>>`
             select chat_id from chats
-            where account_id = ${accountId} and synced_at < ${since.toISOString()}::timestamptz
+            where account_id = ${accountId} and not removed and synced_at < ${since.toISOString()}::timestamptz
             order by last_modified_time desc nulls last limit ${limit}`
         ).map(r => r.chat_id)
       )

@@ -4,6 +4,7 @@ import { Effect, Layer, Redacted } from "effect"
 import postgres from "postgres"
 import { TestDatabaseUrl, TestDatabaseUrlLive } from "../../../test/support/database.js"
 import { Database, makeDatabase } from "../src/Database.js"
+import { appendEvents } from "../src/EventAppend.js"
 import { EVENTS_APPEND_LOCK, EventsFeed } from "../src/EventsFeed.js"
 
 const DatabaseTest = Layer.scoped(
@@ -18,13 +19,19 @@ const TestLayer = EventsFeed.DefaultWithoutDependencies.pipe(
 const APPENDERS = 6
 const APPENDS_EACH = 15
 
-/** One append the way the writer does it: lock, insert, (slow work), commit. */
+/** One append through the writer's own path (lock, insert), then slow work before the commit. */
 const append = (sql: postgres.Sql, appender: number, n: number) =>
   sql.begin(async tx => {
-    await tx`select pg_advisory_xact_lock(${EVENTS_APPEND_LOCK})`
-    await tx`
-      insert into events (event_id, account_id, chat_id, type, payload, dedupe_key)
-      values (${randomUUID()}, ${`acc${appender}`}, ${"c1"}, ${"test.appended"}, ${sql.json({ appender, n })}, ${`${appender}:${n}`})`
+    await appendEvents(tx, [
+      {
+        accountId: `acc${appender}`,
+        chatId: "c1",
+        type: "test.appended",
+        payload: { appender, n },
+        occurredAt: null,
+        dedupeKey: `${appender}:${n}`
+      }
+    ])
     await new Promise(resolve => setTimeout(resolve, Math.random() * 8))
   })
 
@@ -33,9 +40,9 @@ layer(TestLayer, { timeout: "2 minutes", excludeTestServices: true })("EventsFee
     Effect.gen(function* () {
       const feed = yield* EventsFeed
       const url = yield* TestDatabaseUrl
-      const writers = yield* Effect.acquireRelease(
-        Effect.sync(() => Array.from({ length: APPENDERS }, () => postgres(url, { max: 1, onnotice: () => {} }))),
-        clients => Effect.promise(() => Promise.all(clients.map(c => c.end({ timeout: 5 }))))
+      // Each appender on its own connection, configured like the daemon's (drizzle adjusts the client's serializers).
+      const writers = yield* Effect.forEach(Array.from({ length: APPENDERS }), () =>
+        Effect.map(makeDatabase({ url: Redacted.make(url), max: 1 }), d => d.sql)
       )
       let writing = true
       const appenders = Effect.promise(() =>
@@ -77,10 +84,36 @@ layer(TestLayer, { timeout: "2 minutes", excludeTestServices: true })("EventsFee
     })
   )
 
+  it.scoped("an append holds EVENTS_APPEND_LOCK until its transaction ends", () =>
+    Effect.gen(function* () {
+      const url = yield* TestDatabaseUrl
+      const writer = (yield* makeDatabase({ url: Redacted.make(url), max: 1 })).sql
+      const observer = (yield* makeDatabase({ url: Redacted.make(url), max: 1 })).sql
+      const held = () =>
+        observer<Array<{ n: number }>>`
+          select count(*)::int as n from pg_locks
+          where locktype = 'advisory' and granted and classid = 0 and objid = ${EVENTS_APPEND_LOCK} and objsubid = 1`
+      const during = yield* Effect.promise(() =>
+        writer.begin(async tx => {
+          await appendEvents(tx, [
+            { accountId: "lock", chatId: null, type: "t", payload: {}, occurredAt: null, dedupeKey: "lock-probe" }
+          ])
+          return (await held())[0]!.n
+        })
+      )
+      const after = yield* Effect.promise(() => held())
+      assert.strictEqual(during, 1)
+      assert.strictEqual(after[0]?.n, 0)
+    })
+  )
+
   it.effect("filters by chat and type, pages with next_after, and echoes after when empty", () =>
     Effect.gen(function* () {
       const feed = yield* EventsFeed
       const url = yield* TestDatabaseUrl
+      const [{ base }] = yield* Effect.flatMap(Database, db =>
+        db.use((_, sql) => sql<[{ base: number }]>`select coalesce(max(seq), 0)::int as base from events`)
+      )
       const sql = postgres(url, { max: 1, onnotice: () => {} })
       yield* Effect.promise(async () => {
         for (let i = 0; i < 6; i++) {
@@ -90,7 +123,6 @@ layer(TestLayer, { timeout: "2 minutes", excludeTestServices: true })("EventsFee
         }
         await sql.end({ timeout: 5 })
       })
-      const base = APPENDERS * APPENDS_EACH
       const even = yield* feed.read({ after: base, limit: 10, chatId: "even" })
       assert.deepStrictEqual(
         even.rows.map(r => r.payload),
