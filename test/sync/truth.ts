@@ -44,7 +44,7 @@ export const MIRROR_ROW_SQL = `
     thread_message_id
   from chats where account_id = 'default' order by chat_id`
 
-export const normalise = (row: Record<string, unknown>) => ({
+export const normalise = (row: Record<string, unknown>): Record<string, unknown> => ({
   ...row,
   created_time: row.created_time === null ? null : Number(row.created_time),
   last_modified_time: row.last_modified_time === null ? null : Number(row.last_modified_time),
