@@ -1,0 +1,44 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+
+export interface DaemonProcess {
+  readonly child: ChildProcess
+  readonly output: () => string
+  /** SIGKILL: no finaliser runs, an open transaction is cut. */
+  readonly kill9: () => Promise<void>
+  readonly stop: () => Promise<number | null>
+}
+
+/** `npm run daemon` as a real OS process, with exactly the given environment (plus PATH). */
+export const startDaemon = (env: Record<string, string>, entry = "apps/daemon/src/main.ts"): DaemonProcess => {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  child.stdout?.on("data", d => {
+    out += String(d)
+  })
+  child.stderr?.on("data", d => {
+    out += String(d)
+  })
+  const exited = new Promise<number | null>(resolve => child.on("exit", code => resolve(code)))
+  return {
+    child,
+    output: () => out,
+    kill9: async () => {
+      child.kill("SIGKILL")
+      await exited
+    },
+    stop: async () => {
+      child.kill("SIGTERM")
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    }
+  }
+}
