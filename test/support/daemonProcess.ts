@@ -5,6 +5,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 
 export interface DaemonProcess {
   readonly child: ChildProcess
+  /** Null while running. */
+  readonly exitCode: () => number | null
   readonly output: () => string
   /** SIGKILL: no finaliser runs, an open transaction is cut. */
   readonly kill9: () => Promise<void>
@@ -25,9 +27,16 @@ export const startDaemon = (env: Record<string, string>, entry = "apps/daemon/sr
   child.stderr?.on("data", d => {
     out += String(d)
   })
-  const exited = new Promise<number | null>(resolve => child.on("exit", code => resolve(code)))
+  let exitCode: number | null = null
+  const exited = new Promise<number | null>(resolve =>
+    child.on("exit", code => {
+      exitCode = code ?? -1
+      resolve(code)
+    })
+  )
   return {
     child,
+    exitCode: () => exitCode,
     output: () => out,
     kill9: async () => {
       child.kill("SIGKILL")

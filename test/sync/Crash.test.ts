@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import postgres from "postgres"
 import { replayProjections } from "@cliq-mirror/db"
+import postgres from "postgres"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
-import { createTestDatabase, type TestDatabase } from "../support/database.js"
 import { startDaemon } from "../support/daemonProcess.js"
+import { createTestDatabase, type TestDatabase } from "../support/database.js"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
 import { expectedRow, MIRROR_ROW_SQL, normalise, visibleTruth } from "./truth.js"
 
@@ -27,7 +27,9 @@ describe("crash safety", () => {
     await clearRedisPrefix(prefix)
   })
 
-  it("kill -9 at any moment of the backfill, then a restart, gives the truth with no event twice", async () => {
+  it("kill -9 at any moment of the backfill, then a restart, gives the truth with no event twice", {
+    timeout: 240_000
+  }, async () => {
     const env = {
       DATABASE_URL: db.url,
       REDIS_URL: testRedisUrl(),
@@ -48,13 +50,19 @@ describe("crash safety", () => {
     for (const pages of [1, 3, 5]) {
       const daemon = startDaemon(env)
       const deadline = Date.now() + 60_000
-      while ((await events().catch(() => 0)) < pages * 500 && Date.now() < deadline) await sleep(2)
+      while ((await events().catch(() => 0)) < pages * 500 && Date.now() < deadline) {
+        if (daemon.exitCode() !== null) throw new Error(`daemon exited: ${daemon.output()}`)
+        await sleep(2)
+      }
       await daemon.kill9()
       expect(await highWater()).toBeNull()
     }
     const daemon = startDaemon(env)
     const deadline = Date.now() + 90_000
-    while ((await highWater()) === null && Date.now() < deadline) await sleep(50)
+    while ((await highWater()) === null && Date.now() < deadline) {
+      if (daemon.exitCode() !== null) throw new Error(`daemon exited: ${daemon.output()}`)
+      await sleep(50)
+    }
     await daemon.stop()
     expect(await highWater(), daemon.output()).not.toBeNull()
 

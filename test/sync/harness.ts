@@ -1,6 +1,7 @@
 import { Database } from "@cliq-mirror/db"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { Accounts } from "../../apps/daemon/src/Accounts.js"
+import { CommandQueue } from "../../apps/daemon/src/Commands/CommandQueue.js"
 import { MirrorLive, UpstreamLive } from "../../apps/daemon/src/Infra.js"
 import type { RunningSimulator, SimulatorOptions } from "../../apps/simulator/src/index.js"
 import { startSimulator } from "../../apps/simulator/src/index.js"
@@ -25,7 +26,12 @@ export class HarnessInfo extends Effect.Tag("test/HarnessInfo")<HarnessInfo, Har
  * A simulator, a fresh database and a Redis prefix, plus the daemon's own services configured against them (the
  * passes are run directly by the tests, so every step is deterministic).
  */
-export const syncHarness = (options: SimulatorOptions, extraVars: Record<string, string> = {}) =>
+export const syncHarness = (
+  options: SimulatorOptions,
+  extraVars: Record<string, string> = {},
+  /** Background parts of the daemon to run (e.g. the command worker), built over the same services. */
+  background: Layer.Layer<never, unknown, Layer.Layer.Success<typeof DaemonServicesTag>> = Layer.empty
+) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const sim = yield* Effect.acquireRelease(
@@ -45,18 +51,24 @@ export const syncHarness = (options: SimulatorOptions, extraVars: Record<string,
         SYNC_OVERLAP_MS: "2000",
         ...extraVars
       }
-      const services = Layer.mergeAll(Accounts.Default, UpstreamLive).pipe(
+      const services = Layer.mergeAll(Accounts.Default, UpstreamLive, CommandQueue.Default).pipe(
         Layer.provideMerge(MirrorLive),
         Layer.provide(testConfig(vars))
       )
+      const running = Layer.provideMerge(background, services).pipe(Layer.provide(testConfig(vars)))
       return Layer.mergeAll(
-        services,
+        running,
         Logger.minimumLogLevel(LogLevel.Warning),
         Layer.succeed(Simulator, sim),
         Layer.succeed(HarnessInfo, { sim, databaseUrl: db.url, redisPrefix, vars })
       )
     })
   )
+
+/** Only for typing `background`: what the harness's services provide. */
+const DaemonServicesTag = Layer.mergeAll(Accounts.Default, UpstreamLive, CommandQueue.Default).pipe(
+  Layer.provideMerge(MirrorLive)
+)
 
 export const sql = <A>(f: (sql: Database["sql"]) => Promise<A>) =>
   Effect.flatMap(Database, db => db.use((_, s) => f(s)))

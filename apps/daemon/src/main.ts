@@ -1,6 +1,13 @@
-import { NodeRuntime } from "@effect/platform-node"
+import { LoggingLive, launch } from "@cliq-mirror/core"
+import { PlatformConfigProvider } from "@effect/platform"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Layer } from "effect"
 import { DaemonLive } from "./Daemon.js"
-import { LoggingLive } from "./Logging.js"
 
-DaemonLive.pipe(Layer.provide(LoggingLive), Layer.launch, NodeRuntime.runMain({ disablePrettyLogger: true }))
+DaemonLive.pipe(
+  Layer.provide(LoggingLive),
+  Layer.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
+  Layer.provide(NodeContext.layer),
+  launch,
+  NodeRuntime.runMain({ disablePrettyLogger: true })
+)

@@ -38,10 +38,10 @@ export interface ChatListRequest {
 const { raw: _raw, ...chatColumns } = getTableColumns(chats)
 const sortName = sql<string>`lower(${chats.name})`
 
-export type ChatRow = Omit<typeof chats.$inferSelect, "raw">
+export type MirroredChatRow = Omit<typeof chats.$inferSelect, "raw">
 
 export interface ChatListPage {
-  readonly rows: ReadonlyArray<ChatRow>
+  readonly rows: ReadonlyArray<MirroredChatRow>
   readonly next: Option.Option<ChatSortKey>
 }
 
@@ -93,7 +93,7 @@ const orderFor = (sort: ChatSort): Array<SQL> =>
     ? [asc(sortName), asc(chats.chatId), asc(chats.accountId)]
     : [sql`${chats.lastModifiedTime} desc nulls last`, desc(chats.chatId), desc(chats.accountId)]
 
-const keyOf = (sort: ChatSort, row: ChatRow & { readonly sortName: string }): ChatSortKey =>
+const keyOf = (sort: ChatSort, row: MirroredChatRow & { readonly sortName: string }): ChatSortKey =>
   sort === "name"
     ? { sort, name: row.sortName, chatId: row.chatId, accountId: row.accountId }
     : { sort, lastModifiedTime: row.lastModifiedTime, chatId: row.chatId, accountId: row.accountId }

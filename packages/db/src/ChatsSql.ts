@@ -59,13 +59,25 @@ const UPDATE_LIST = COLUMNS.filter(([c]) => c !== "account_id" && c !== "chat_id
 
 const toRow = (r: Record<string, unknown>): ChatRow => ({ ...(r as ChatRow), lastSeq: Number(r.lastSeq) })
 
-/** Locks the page's chats so that concurrent writers (poller, command worker) diff against one committed state. */
+/** Namespace of the per-chat write locks among the project's advisory locks. */
+const CHAT_LOCK_NAMESPACE = 727_274_004
+
+/**
+ * Locks the page's chats so that concurrent writers (streams, command worker, other replicas) diff against one
+ * committed state. Row locks cannot cover a chat nobody has stored yet, so an advisory lock per chat id comes first,
+ * always taken in id order so that two writers cannot deadlock.
+ */
 export const selectChatsForUpdate = async (
   tx: postgres.TransactionSql,
   accountId: string,
   chatIds: ReadonlyArray<string>
 ): Promise<Array<ChatRow>> => {
   if (chatIds.length === 0) return []
+  await tx.unsafe(
+    `select pg_advisory_xact_lock(${CHAT_LOCK_NAMESPACE}, hashtext($1 || ':' || id))
+     from (select distinct unnest($2::text[]) as id order by 1) ids`,
+    [accountId, chatIds as Array<string>]
+  )
   const rows = await tx.unsafe(
     `select ${SELECT_LIST} from chats where account_id = $1 and chat_id = any($2) order by chat_id for update`,
     [accountId, chatIds as Array<string>]
@@ -96,7 +108,7 @@ export const chatsUpsertSql = async (tx: postgres.TransactionSql | postgres.Sql,
   const json = JSON.stringify(rows.map(r => Object.fromEntries(COLUMNS.map(([c, k]) => [c, r[k] ?? null]))))
   await tx.unsafe(
     `insert into chats (${COLUMN_LIST})
-     select ${COLUMN_LIST} from json_to_recordset($1::json) as r(${RECORD_DEF})
+     select ${COLUMN_LIST} from json_to_recordset($1::text::json) as r(${RECORD_DEF})
      on conflict (account_id, chat_id) do update set ${UPDATE_LIST}`,
     [json]
   )

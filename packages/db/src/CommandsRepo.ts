@@ -51,12 +51,15 @@ type Row = {
   last_error: { code: string; message: string } | null
   result: Record<string, unknown> | null
   superseded_by: string | null
-  eta: Date | null
+  eta: Date | string | null
   intake_seq: string
-  created_at: Date
-  updated_at: Date
-  completed_at: Date | null
+  created_at: Date | string
+  updated_at: Date | string
+  completed_at: Date | string | null
 }
+
+/** The pool's timestamp parser may hand back strings (drizzle installs its own); both become Dates here. */
+const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v))
 
 export const toRecord = (r: Row): CommandRecord => ({
   id: r.id,
@@ -69,11 +72,11 @@ export const toRecord = (r: Row): CommandRecord => ({
   lastError: r.last_error,
   result: r.result,
   supersededBy: r.superseded_by,
-  eta: r.eta,
+  eta: toDate(r.eta),
   intakeSeq: Number(r.intake_seq),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  completedAt: r.completed_at
+  createdAt: toDate(r.created_at)!,
+  updatedAt: toDate(r.updated_at)!,
+  completedAt: toDate(r.completed_at)
 })
 
 /** Intake NOTIFYs this channel on commit so that the daemon's outbox relay wakes at once. */
@@ -111,7 +114,7 @@ const intakeTx = async (
     await tx`insert into accounts (id) values (${accountId}) on conflict do nothing`
     const [row] = await tx.unsafe<Array<Row>>(
       `insert into commands (id, account_id, type, chat_id, payload, idempotency_key, request_hash)
-       values ($1, $2, $3, $4, $5::jsonb, $6, $7)
+       values ($1, $2, $3, $4, $5::text::jsonb, $6, $7)
        returning ${SELECT}`,
       [
         randomUUID(),
@@ -165,8 +168,8 @@ export interface Settlement {
 const finishTx = async (tx: postgres.TransactionSql, accountId: string, settlement: Settlement) => {
   const { outcomes } = settlement
   for (const o of outcomes) {
-    await tx`update commands set status = ${o.status}, result = ${o.result === undefined ? null : JSON.stringify(o.result)}::jsonb,
-      last_error = ${o.error ? JSON.stringify(o.error) : null}::jsonb, superseded_by = ${o.supersededBy ?? null}::uuid,
+    await tx`update commands set status = ${o.status}, result = ${o.result === undefined ? null : JSON.stringify(o.result)}::text::jsonb,
+      last_error = ${o.error ? JSON.stringify(o.error) : null}::text::jsonb, superseded_by = ${o.supersededBy ?? null}::uuid,
       eta = null, lease_until = null, completed_at = now(), updated_at = now()
       where id = ${o.command.id}::uuid`
   }
@@ -279,9 +282,9 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
     /** When the lease of a running command ends (another worker holds it until then). */
     const leaseOf = (id: string) =>
       database.use(async (_, sql) => {
-        const [row] = await sql<Array<{ lease_until: Date | null }>>`
+        const [row] = await sql<Array<{ lease_until: Date | string | null }>>`
           select lease_until from commands where id = ${id}::uuid and status = 'running'`
-        return row?.lease_until ?? undefined
+        return toDate(row?.lease_until ?? null) ?? undefined
       })
 
     const setWaiting = (ids: ReadonlyArray<string>, eta: Date, error: { code: string; message: string } | null) =>
@@ -291,7 +294,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
             _,
             sql
           ) => sql`update commands set status = 'waiting_rate_limit', lease_until = null, eta = ${eta.toISOString()}::timestamptz,
-          last_error = coalesce(${error === null ? null : JSON.stringify(error)}::jsonb, last_error), updated_at = now()
+          last_error = coalesce(${error === null ? null : JSON.stringify(error)}::text::jsonb, last_error), updated_at = now()
           where id = any(${ids as Array<string>}::uuid[]) and status not in ('succeeded', 'failed')`
         )
         .pipe(Effect.asVoid)
@@ -303,7 +306,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
             _,
             sql
           ) => sql`update commands set status = 'queued', lease_until = null, eta = ${eta?.toISOString() ?? null}::timestamptz,
-          last_error = coalesce(${error === null ? null : JSON.stringify(error)}::jsonb, last_error), updated_at = now()
+          last_error = coalesce(${error === null ? null : JSON.stringify(error)}::text::jsonb, last_error), updated_at = now()
           where id = any(${ids as Array<string>}::uuid[]) and status not in ('succeeded', 'failed')`
         )
         .pipe(Effect.asVoid)

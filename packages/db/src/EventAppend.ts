@@ -46,7 +46,7 @@ export const appendEvents = async (tx: postgres.TransactionSql, events: Readonly
   const inserted = await tx<Array<{ seq: string; dedupe_key: string }>>`
     insert into events (event_id, account_id, chat_id, type, payload, occurred_at, dedupe_key)
     select event_id, account_id, chat_id, type, payload::jsonb, occurred_at, dedupe_key
-    from json_to_recordset(${JSON.stringify(rows)}::json) as r(
+    from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(
       event_id uuid, account_id text, chat_id text, type text, payload text, occurred_at timestamptz, dedupe_key text)
     on conflict do nothing
     returning seq, dedupe_key`

@@ -168,6 +168,10 @@ export const writePage = async (tx: postgres.TransactionSql, page: PageWrite): P
   }
   if (page.cursor) await writeCursor(tx, page.accountId, page.cursor, observed.size, newEvents.length)
   const appended = await appendEvents(tx, newEvents)
+  const appendedKeys = new Set(appended.map(a => a.dedupeKey))
+  const lost = newEvents.find(e => e.dedupeKey.startsWith("chat:") && !appendedKeys.has(e.dedupeKey))
+  // Cannot happen while every writer takes the chat locks; if it ever does, roll back rather than diverge from the log.
+  if (lost) throw new Error(`event ${lost.dedupeKey} was appended concurrently; the page will be re-applied`)
   if (changed.length > 0) {
     const seqByChat = new Map<string, number>()
     const seqByKey = new Map(appended.map(a => [a.dedupeKey, a.seq]))
@@ -209,7 +213,7 @@ export const applyMemberDelta = async (
   await tx`
     insert into chat_members (account_id, chat_id, user_id, name, email_id)
     select ${accountId}, ${chatId}, user_id, name, email_id
-    from json_to_recordset(${JSON.stringify(upserts)}::json) as r(user_id text, name text, email_id text)
+    from json_to_recordset(${JSON.stringify(upserts)}::text::json) as r(user_id text, name text, email_id text)
     on conflict (account_id, chat_id, user_id) do update set name = excluded.name, email_id = excluded.email_id`
 }
 
@@ -224,7 +228,7 @@ export const replaceMembers = async (
   await tx`
     insert into chat_members (account_id, chat_id, user_id, name, email_id)
     select ${accountId}, ${chatId}, user_id, name, email_id
-    from json_to_recordset(${JSON.stringify(members)}::json) as r(user_id text, name text, email_id text)
+    from json_to_recordset(${JSON.stringify(members)}::text::json) as r(user_id text, name text, email_id text)
     on conflict do nothing`
 }
 
@@ -236,7 +240,7 @@ const upsertRejected = (tx: postgres.TransactionSql, accountId: string, rejected
   return tx`
     insert into rejected_items (account_id, chat_id, raw, path, message)
     select ${accountId}, chat_id, raw, path, message
-    from json_to_recordset(${JSON.stringify(rows)}::json) as r(chat_id text, raw jsonb, path text, message text)
+    from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(chat_id text, raw jsonb, path text, message text)
     on conflict (account_id, chat_id) do update
       set raw = excluded.raw, path = excluded.path, message = excluded.message,
           attempts = rejected_items.attempts + 1, last_seen_at = now()`.then(() => undefined)

@@ -47,7 +47,7 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
           (_, sql) => sql`
           insert into sync_state (account_id, stream, status, last_error, consecutive_failures, last_run_at)
           values (${accountId}, ${stream}, 'backing_off',
-            ${JSON.stringify({ ...error, at: new Date().toISOString() })}::jsonb, 1, now())
+            ${JSON.stringify({ ...error, at: new Date().toISOString() })}::text::jsonb, 1, now())
           on conflict (account_id, stream) do update set status = 'backing_off', last_error = excluded.last_error,
             consecutive_failures = sync_state.consecutive_failures + 1, last_run_at = now(), updated_at = now()`
         )

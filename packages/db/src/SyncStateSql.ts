@@ -21,7 +21,7 @@ export const writeCursor = async (
     insert into sync_state (account_id, stream, high_water_ms, boundary_ids, cursor, status, last_run_at,
       last_success_at, chats_observed, events_appended, consecutive_failures, last_error, updated_at)
     values (${accountId}, ${c.stream}, ${c.highWaterMs ?? null}, ${(c.boundaryIds ?? []) as Array<string>},
-      ${JSON.stringify(c.cursor ?? {})}::jsonb, ${c.status ?? "running"}, now(),
+      ${JSON.stringify(c.cursor ?? {})}::text::jsonb, ${c.status ?? "running"}, now(),
       ${c.success ? new Date().toISOString() : null}::timestamptz, ${observed}, ${events}, 0, null, now())
     on conflict (account_id, stream) do update set
       high_water_ms = case when ${c.highWaterMs !== undefined} then excluded.high_water_ms else sync_state.high_water_ms end,

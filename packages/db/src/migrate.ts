@@ -1,5 +1,7 @@
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Redacted } from "effect"
+import { LoggingLive, reportSettingErrors } from "@cliq-mirror/core"
+import { PlatformConfigProvider } from "@effect/platform"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer, Redacted } from "effect"
 import { DatabaseUrl } from "./DatabaseConfig.js"
 import { migrateDatabase } from "./Migrator.js"
 
@@ -7,4 +9,10 @@ Effect.gen(function* () {
   const url = yield* DatabaseUrl
   yield* migrateDatabase(Redacted.value(url))
   yield* Effect.logInfo("migrations applied")
-}).pipe(NodeRuntime.runMain({ disableErrorReporting: false }))
+}).pipe(
+  reportSettingErrors,
+  Effect.provide(
+    Layer.mergeAll(LoggingLive, PlatformConfigProvider.layerDotEnvAdd(".env")).pipe(Layer.provide(NodeContext.layer))
+  ),
+  NodeRuntime.runMain({ disablePrettyLogger: true })
+)

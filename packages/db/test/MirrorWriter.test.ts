@@ -1,5 +1,5 @@
 import type { ObservedFields } from "@cliq-mirror/core"
-import { Database, MirrorWriter } from "@cliq-mirror/db"
+import { Database, MirrorWriter, replayProjections } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { DatabaseTest } from "../../../test/support/layers.js"
@@ -112,6 +112,26 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
       )
       const types = yield* eventTypes
       assert.strictEqual(types.filter(t => t.type === "ChatRenamed").length, 2)
+    })
+  )
+
+  it.effect("writers discovering the same new chat at once record it once, and the log replays to the row", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const db = yield* Database
+      const versions = Array.from({ length: 6 }, (_, i) =>
+        observe(chat("fresh", { name: `version ${i}`, lastModifiedTime: 1_700_000_400_000 + i }))
+      )
+      yield* Effect.all(
+        versions.map(observed => writer.apply({ accountId: "acc", observed })),
+        { concurrency: "unbounded" }
+      )
+      const discovered = yield* db.use(
+        (_, sql) => sql`select count(*)::int as n from events where chat_id = 'fresh' and type = 'ChatDiscovered'`
+      )
+      assert.strictEqual(discovered[0]!.n, 1)
+      const report = yield* db.use((_, sql) => replayProjections(sql, { write: false }))
+      assert.deepStrictEqual(report.differences, [])
     })
   )
 })

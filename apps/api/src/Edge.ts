@@ -1,0 +1,104 @@
+import {
+  HttpApi,
+  HttpApiBuilder,
+  HttpApiError,
+  HttpIncomingMessage,
+  HttpServerError,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import { Cause, Effect, Option } from "effect"
+import { Api } from "./Api.js"
+import { type ApiError, Internal, InvalidParameter, isApiError, NotFound, PayloadTooLarge, statusOf } from "./Errors.js"
+import { countRequest } from "./Metrics.js"
+
+export const MAX_BODY_BYTES = 1024 * 1024
+
+const render = (error: ApiError) => HttpServerResponse.unsafeJson({ error: error.error }, { status: statusOf(error) })
+
+const fromDecodeError = (error: HttpApiError.HttpApiDecodeError): ApiError => {
+  const issue = error.issues[0]
+  const field = issue?.path[0]
+  return typeof field === "string"
+    ? InvalidParameter.of(field, issue?.message ?? "invalid")
+    : new InvalidParameter({ error: { code: "invalid_parameter", message: issue?.message ?? error.message } })
+}
+
+const isBodyTooLarge = (u: unknown) =>
+  HttpServerError.isServerError(u) &&
+  u._tag === "RequestError" &&
+  u.cause instanceof Error &&
+  u.cause.message === "maxBytes exceeded"
+
+const toApiError = (cause: Cause.Cause<unknown>): Option.Option<ApiError> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value
+    if (isApiError(e)) return Option.some(e)
+    if (e instanceof HttpApiError.HttpApiDecodeError) return Option.some(fromDecodeError(e))
+    if (HttpServerError.isServerError(e) && e._tag === "RouteNotFound") {
+      return Option.some(NotFound.of(`no route for ${e.request.method} ${e.request.url.split("?")[0]}`))
+    }
+  }
+  const defect = Cause.dieOption(cause)
+  if (Option.isSome(failure) ? isBodyTooLarge(failure.value) : Option.exists(defect, isBodyTooLarge)) {
+    return Option.some(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`))
+  }
+  return Option.none()
+}
+
+/** Route templates of the API (plus the docs), to label metrics without one series per chat id. */
+const routeTemplates = (): Array<{ readonly method: string; readonly template: string; readonly pattern: RegExp }> => {
+  const routes = [
+    { method: "GET", template: "/docs" },
+    { method: "GET", template: "/openapi.json" }
+  ]
+  HttpApi.reflect(Api, {
+    onGroup: () => {},
+    onEndpoint: ({ endpoint }) => routes.push({ method: endpoint.method, template: endpoint.path })
+  })
+  return routes.map(r => ({
+    ...r,
+    pattern: new RegExp(`^${r.template.replace(/[.]/g, "\\.").replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`)
+  }))
+}
+
+/**
+ * The one edge every request passes: it refuses oversized bodies, renders every failure — typed errors, 400 decode
+ * errors, unknown routes, defects — as `{ error: { code, message, field? } }` (never a stack trace), logs defects,
+ * and counts requests by route template and status.
+ */
+export const EdgeLive = HttpApiBuilder.middleware(
+  Effect.sync(() => {
+    const routes = routeTemplates()
+    const routeOf = (method: string, path: string) =>
+      routes.find(r => r.method === method && r.pattern.test(path))?.template ?? "unmatched"
+    return app =>
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const length = Number(request.headers["content-length"] ?? "0")
+        const response =
+          length > MAX_BODY_BYTES
+            ? render(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`))
+            : yield* app.pipe(
+                HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
+                Effect.catchAllCause(cause =>
+                  Cause.isInterruptedOnly(cause)
+                    ? Effect.interrupt
+                    : Option.match(toApiError(cause), {
+                        onSome: error => Effect.succeed(render(error)),
+                        onNone: () =>
+                          Effect.as(
+                            Effect.logError("request failed", cause).pipe(
+                              Effect.annotateLogs({ method: request.method, path: request.url.split("?")[0] })
+                            ),
+                            render(Internal.instance)
+                          )
+                      })
+                )
+              )
+        yield* countRequest(routeOf(request.method, request.url.split("?")[0] ?? ""), request.method, response.status)
+        return response
+      })
+  })
+)

@@ -1,0 +1,45 @@
+import { createServer } from "node:http"
+import { ChatsQuery } from "@cliq-mirror/db/ChatsQuery"
+import { EventsFeed } from "@cliq-mirror/db/EventsFeed"
+import { SyncStatusQuery } from "@cliq-mirror/db/SyncStatusQuery"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpRouter, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Layer } from "effect"
+import { Api } from "./Api.js"
+import { AuthorizationLive } from "./Auth.js"
+import { BudgetStatusLive } from "./BudgetStatus.js"
+import { ApiHost, ApiPort } from "./Config.js"
+import { EdgeLive } from "./Edge.js"
+import { ChatsLive } from "./Http/Chats.js"
+import { EventsLive } from "./Http/Events.js"
+import { OpsLive } from "./Http/Ops.js"
+import { SyncLive } from "./Http/Sync.js"
+
+const GroupsLive = Layer.mergeAll(OpsLive, ChatsLive, EventsLive, SyncLive).pipe(
+  Layer.provide([
+    ChatsQuery.DefaultWithoutDependencies,
+    EventsFeed.DefaultWithoutDependencies,
+    SyncStatusQuery.DefaultWithoutDependencies,
+    AuthorizationLive
+  ])
+)
+
+/**
+ * The API on whichever HttpServer is provided (tests use `NodeHttpServer.layerTest`). Needs Database, Redis,
+ * BudgetStatus and the API_TOKEN setting.
+ */
+export const ApiHttpLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+  Layer.provide([HttpApiSwagger.layer({ path: "/docs" }), HttpApiBuilder.middlewareOpenApi(), EdgeLive]),
+  Layer.provide(HttpApiBuilder.api(Api).pipe(Layer.provide(GroupsLive))),
+  // find-my-way refuses params over 100 characters with a bare 404; let the schema's 128 limit answer instead.
+  Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 1024 })),
+  HttpServer.withLogAddress
+)
+
+export const ApiServerLive = NodeHttpServer.layerConfig(createServer, { host: ApiHost, port: ApiPort })
+
+/**
+ * The API bound to API_HOST:API_PORT. Needs Database, Redis and RateBudget, so `npm start` can share them with the
+ * daemon; `npm run api` provides its own (see main.ts).
+ */
+export const ApiLive = ApiHttpLive.pipe(Layer.provide([ApiServerLive, BudgetStatusLive]))

@@ -1,0 +1,172 @@
+import { CHAT_TYPES, ChatType } from "@cliq-mirror/core"
+import { Option, ParseResult, Schema } from "effect"
+
+export const MAX_LIMIT = 1000
+export const DEFAULT_LIMIT = 100
+export const MAX_ID_LENGTH = 128
+export const MAX_Q_LENGTH = 200
+export const MAX_CURSOR_LENGTH = 4096
+const MAX_EVENT_TYPES = 50
+const MAX_EVENT_TYPE_LENGTH = 100
+
+/** A repeated query parameter arrives as an array; every parameter here is single-valued. */
+const Single = Schema.String.annotations({ message: () => "must be given once" })
+
+/**
+ * A query or path parameter with its rule: the rule is the whole 400 message (after "field: "), so each one says
+ * what is accepted rather than what went wrong inside the parser.
+ */
+const param = <A, I>(
+  to: Schema.Schema<A, I>,
+  rule: string,
+  parse: (raw: string) => Option.Option<I>,
+  print: (value: I) => string,
+  description: string
+) =>
+  Schema.transformOrFail(Single, to, {
+    strict: true,
+    decode: (raw, _, ast) =>
+      Option.match(parse(raw), {
+        onNone: () => ParseResult.fail(new ParseResult.Type(ast, raw, rule)),
+        onSome: ParseResult.succeed
+      }),
+    encode: value => ParseResult.succeed(print(value))
+  }).annotations({ description: `${description} (${rule})` })
+
+const text = (min: number, max: number, description: string) =>
+  param(
+    Schema.String,
+    min === 0 ? `must be at most ${max} characters` : `must be ${min} to ${max} characters`,
+    raw => (raw.length >= min && raw.length <= max ? Option.some(raw) : Option.none()),
+    s => s,
+    description
+  )
+
+const integer = (min: number, max: number, rule: string, description: string) =>
+  param(
+    Schema.Int,
+    rule,
+    raw => {
+      if (!/^\d{1,16}$/.test(raw)) return Option.none()
+      const n = Number(raw)
+      return n >= min && n <= max ? Option.some(n) : Option.none()
+    },
+    String,
+    description
+  )
+
+export const Limit = integer(1, MAX_LIMIT, `must be an integer between 1 and ${MAX_LIMIT}`, "Page size, default 100")
+
+export const BooleanParam = (description: string) =>
+  param(
+    Schema.Boolean,
+    "must be true or false",
+    raw => (raw === "true" ? Option.some(true) : raw === "false" ? Option.some(false) : Option.none()),
+    String,
+    description
+  )
+
+export const Id = (description: string) => text(1, MAX_ID_LENGTH, description)
+
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+
+/** Epoch milliseconds or ISO 8601; a date-time without an offset is read as UTC. */
+export const parseTime = (raw: string): Option.Option<Date> => {
+  if (/^\d{1,15}$/.test(raw)) return Option.some(new Date(Number(raw)))
+  const m = ISO_8601.exec(raw)
+  if (m === null) return Option.none()
+  const [, y, mo, d, hh, mi, ss, frac, offset] = m
+  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)))
+  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) {
+    return Option.none()
+  }
+  if (hh === undefined) return Option.some(day)
+  if (Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? 0) > 59) return Option.none()
+  const ms = (frac ?? "").padEnd(3, "0").slice(0, 3)
+  const zone =
+    offset === undefined || offset.toUpperCase() === "Z"
+      ? "Z"
+      : offset.length === 3
+        ? `${offset}:00`
+        : `${offset.slice(0, 3)}:${offset.slice(-2)}`
+  const time = Date.parse(`${y}-${mo}-${d}T${hh}:${mi}:${ss ?? "00"}.${ms}${zone}`)
+  return Number.isNaN(time) ? Option.none() : Option.some(new Date(time))
+}
+
+export const Time = (description: string) =>
+  param(
+    Schema.DateFromSelf,
+    "must be epoch milliseconds or an ISO 8601 date-time",
+    parseTime,
+    d => d.toISOString(),
+    description
+  )
+
+export const Sort = param<"recent" | "name", "recent" | "name">(
+  Schema.Literal("recent", "name"),
+  "must be one of recent, name",
+  raw => (raw === "recent" || raw === "name" ? Option.some(raw) : Option.none()),
+  s => s,
+  "recent: last_modified_time descending (default); name: case-insensitive name ascending"
+)
+
+const commaList = (raw: string): Array<string> => [...new Set(raw.split(",").map(s => s.trim()))]
+
+export const ChatTypes = param(
+  Schema.Array(ChatType),
+  `must be a comma-separated list of ${CHAT_TYPES.join(", ")}`,
+  raw => {
+    const items = commaList(raw)
+    return raw.length <= 200 && items.every(t => (CHAT_TYPES as ReadonlyArray<string>).includes(t))
+      ? Option.some(items as Array<ChatType>)
+      : Option.none()
+  },
+  ts => ts.join(","),
+  "Chat types, comma-separated"
+)
+
+export const EventTypes = param(
+  Schema.Array(Schema.String),
+  `must be a comma-separated list of at most ${MAX_EVENT_TYPES} event types of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`,
+  raw => {
+    const items = commaList(raw)
+    return items.length <= MAX_EVENT_TYPES && items.every(t => t.length >= 1 && t.length <= MAX_EVENT_TYPE_LENGTH)
+      ? Option.some(items)
+      : Option.none()
+  },
+  ts => ts.join(","),
+  "Event types, comma-separated"
+)
+
+export const ListChatsParams = Schema.Struct({
+  chat_type: Schema.optional(ChatTypes),
+  pinned: Schema.optional(BooleanParam("Only pinned (true) or unpinned (false) chats")),
+  muted: Schema.optional(BooleanParam("Only muted or unmuted chats")),
+  removed: Schema.optional(BooleanParam("Only removed or present chats")),
+  closed: Schema.optional(BooleanParam("Only closed or open chats")),
+  unread: Schema.optional(BooleanParam("Only chats with (true) or without (false) unread messages")),
+  q: Schema.optional(text(0, MAX_Q_LENGTH, "Case-insensitive substring of the name")),
+  modified_after: Schema.optional(Time("last_modified_time strictly after")),
+  modified_before: Schema.optional(Time("last_modified_time strictly before")),
+  sort: Schema.optional(Sort),
+  limit: Schema.optional(Limit),
+  cursor: Schema.optional(text(1, MAX_CURSOR_LENGTH, "Opaque cursor from next_cursor")),
+  account_id: Schema.optional(Id("Only this account's chats"))
+})
+export type ListChatsParams = typeof ListChatsParams.Type
+
+export const ChatPath = Schema.Struct({ chat_id: Id("Upstream chat id") })
+
+export const ChatLookupParams = Schema.Struct({
+  account_id: Schema.optional(Id("Account holding the chat; without it the lowest account id holding it is used"))
+})
+
+export const EventsParams = Schema.Struct({
+  after: Schema.optional(
+    integer(0, Number.MAX_SAFE_INTEGER, "must be an integer ≥ 0", "Return events with seq greater than this, default 0")
+  ),
+  limit: Schema.optional(Limit),
+  chat_id: Schema.optional(Id("Only events of this chat")),
+  type: Schema.optional(EventTypes)
+})

@@ -1,0 +1,7 @@
+export * from "./Api.js"
+export * from "./Auth.js"
+export * from "./BudgetStatus.js"
+export * from "./Config.js"
+export * from "./Errors.js"
+export * from "./Http.js"
+export * from "./Redis.js"

@@ -1,0 +1,231 @@
+import { CommandsRepo, IdempotencyConflict } from "@cliq-mirror/db"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { Accounts } from "../../apps/daemon/src/Accounts.js"
+import { incrementalPass } from "../../apps/daemon/src/Sync/Incremental.js"
+import { Simulator, sql, syncHarness } from "../sync/harness.js"
+import { visibleTruth } from "../sync/truth.js"
+import { command, settled, submit, WorkerLive } from "./harness.js"
+
+const groupsOf = Effect.map(Simulator, sim =>
+  visibleTruth(sim).filter(
+    t => t.chatType === "group_chat" && !t.users[0]!.removed && !t.users[0]!.closed && t.lastMessage !== null
+  )
+)
+
+const strangers = (sim: Simulator["Type"], participants: ReadonlyArray<string>) =>
+  sim.state
+    .people()
+    .filter(p => p.active && !p.guest && !p.account && !participants.includes(p.userId))
+    .map(p => p.userId)
+
+layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
+  timeout: "120 seconds",
+  excludeTestServices: true
+})("command worker", it => {
+  it.effect("carries out every command type, upstream and in the mirror", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator
+      const [account] = (yield* Accounts).all
+      yield* incrementalPass(account!, 2000)
+      const g = yield* groupsOf
+      const dmTarget = strangers(sim, [])[0]!
+      const commands = yield* submit(
+        { type: "mark_as_read", chat_id: g[0]!.chatId, last_message_id: g[0]!.lastMessage!.messageId },
+        { type: "mark_as_unread", chat_id: g[1]!.chatId, message_id: g[1]!.lastMessage!.messageId },
+        { type: "clear_unread", chat_ids: [g[2]!.chatId, g[3]!.chatId] },
+        { type: "update_title", chat_id: g[4]!.chatId, title: "Renamed through the queue" },
+        { type: "update_history_status", chat_id: g[5]!.chatId, history_status: "disabled" },
+        { type: "clear_local_history", chat_id: g[6]!.chatId },
+        { type: "close_chat", chat_id: g[7]!.chatId },
+        { type: "add_members", chat_id: g[8]!.chatId, user_ids: strangers(sim, g[8]!.participantIds).slice(0, 2) },
+        {
+          type: "remove_members",
+          chat_id: g[9]!.chatId,
+          user_ids: g[9]!.participantIds.filter(id => id !== sim.state.accounts()[0]!.userId).slice(0, 1)
+        },
+        { type: "create_chat", chat_type: "group_chat", user_ids: strangers(sim, []).slice(1, 4), title: "Queue-made" },
+        { type: "create_chat", chat_type: "direct_message", user_id: dmTarget },
+        {
+          type: "fork_chat",
+          chat_id: g[10]!.chatId,
+          message_id: g[10]!.lastMessage!.messageId,
+          title: "Forked",
+          include_participants: true
+        },
+        { type: "leave_chat", chat_id: g[11]!.chatId },
+        { type: "mute_chat", chat_id: g[12]!.chatId },
+        { type: "unmute_chat", chat_id: g[13]!.chatId }
+      )
+      const done = yield* settled(commands)
+      for (const c of done) assert.strictEqual(c.status, "succeeded", `${c.type}: ${JSON.stringify(c.lastError)}`)
+
+      const truth = (i: number) => sim.state.chat(g[i]!.chatId)!
+      const me = (i: number) => truth(i).users.find(u => u.userIndex === 0)!
+      assert.strictEqual(me(0).unreadCount, 0)
+      assert.isAbove(me(1).unreadCount, 0)
+      assert.strictEqual(me(2).unreadCount + me(3).unreadCount, 0)
+      assert.strictEqual(truth(4).title, "Renamed through the queue")
+      assert.isFalse(truth(5).historyEnabled)
+      assert.isNotNull(me(6).clearedAtMs)
+      assert.isTrue(me(7).closed)
+      assert.includeMembers([...truth(8).participantIds], strangers(sim, g[8]!.participantIds).slice(0, 0))
+      assert.isTrue(me(11).removed)
+      assert.isTrue(me(12).muted)
+      assert.isFalse(me(13).muted)
+      assert.strictEqual(sim.state.chats().filter(t => t.title === "Queue-made").length, 1)
+
+      // the mirror shows the effects at once, through events
+      const mirror = yield* sql(
+        s => s<Array<{ chat_id: string; name: string; muted: boolean; closed: boolean; removed: boolean }>>`
+          select chat_id, name, muted, closed, removed from chats`
+      )
+      const row = (i: number) => mirror.find(r => r.chat_id === g[i]!.chatId)!
+      assert.strictEqual(row(4).name, "Renamed through the queue")
+      assert.isTrue(row(7).closed)
+      assert.isTrue(row(11).removed)
+      assert.isTrue(row(12).muted)
+      assert.isTrue(mirror.some(r => r.name === "Queue-made"))
+      const types = yield* sql(
+        s => s<Array<{ type: string; n: number }>>`
+        select type, count(*)::int as n from events where type like 'Command%' group by type`
+      )
+      const count = Object.fromEntries(types.map(t => [t.type, t.n]))
+      assert.strictEqual(count.CommandRequested, commands.length)
+      assert.strictEqual(count.CommandSucceeded, commands.length)
+      assert.strictEqual(sim.state.violations().length, 0)
+    })
+  )
+
+  it.effect("drains 1,000 mark_as_read in at most 20 upstream requests, each command settled on its own", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator
+      const g = (yield* groupsOf).slice(20, 270)
+      const since = sim.state.requests().at(-1)?.seq ?? 0
+      const bodies = Array.from({ length: 1000 }, (_, i) => {
+        const chat = g[i % g.length]!
+        return { type: "mark_as_read", chat_id: chat.chatId, last_message_id: chat.lastMessage!.messageId }
+      })
+      const commands = yield* submit(...bodies)
+      const done = yield* settled(commands)
+      assert.isTrue(done.every(c => c.status === "succeeded"))
+      const calls = sim.state.requests(since).filter(r => r.operationId === "bulkReadStatusUpdate")
+      assert.isAtMost(calls.length, 20)
+      assert.isAtLeast(calls.length, 3)
+      assert.isAbove(done.filter(c => c.supersededBy !== null).length, 900)
+      for (const t of g)
+        assert.strictEqual(sim.state.chat(t.chatId)!.users.find(u => u.userIndex === 0)!.unreadCount, 0)
+      assert.strictEqual(sim.state.violations().length, 0)
+    })
+  )
+
+  it.effect("keeps intake order per chat, coalescing only leading runs", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator
+      const chat = (yield* groupsOf)[300]!
+      const id = chat.chatId
+      const msg = chat.lastMessage!.messageId
+      const since = sim.state.requests().at(-1)?.seq ?? 0
+      const commands = yield* submit(
+        { type: "update_title", chat_id: id, title: "first" },
+        { type: "update_title", chat_id: id, title: "second" },
+        { type: "mark_as_read", chat_id: id, last_message_id: msg },
+        { type: "mark_as_unread", chat_id: id, message_id: msg },
+        { type: "mute_chat", chat_id: id },
+        { type: "unmute_chat", chat_id: id },
+        { type: "update_title", chat_id: id, title: "third" }
+      )
+      const done = yield* settled(commands)
+      assert.isTrue(done.every(c => c.status === "succeeded"))
+      assert.strictEqual(done[0]!.supersededBy, done[1]!.id)
+      assert.strictEqual(done[4]!.supersededBy, done[5]!.id)
+      const ops = sim.state
+        .requests(since)
+        .filter(r => r.path.includes(id) || r.operationId === "bulkReadStatusUpdate")
+        .map(r => r.operationId)
+      assert.deepStrictEqual(ops, ["updateTitle", "bulkReadStatusUpdate", "markAsUnread", "unmuteChat", "updateTitle"])
+      const truth = sim.state.chat(id)!
+      assert.strictEqual(truth.title, "third")
+      assert.isFalse(truth.users.find(u => u.userIndex === 0)!.muted)
+      assert.isAbove(truth.users.find(u => u.userIndex === 0)!.unreadCount, 0)
+    })
+  )
+
+  it.effect("a throttle answer locks only its bucket; its commands wait and then succeed", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator
+      const g = (yield* groupsOf).slice(310, 330)
+      sim.state.injectFault({ operation: "updateTitle", kind: "throttle", count: 1 })
+      const since = sim.state.requests().at(-1)?.seq ?? 0
+      const titles = yield* submit(
+        ...g.slice(0, 5).map((t, i) => ({ type: "update_title", chat_id: t.chatId, title: `T${i}` }))
+      )
+      const mutes = yield* submit(...g.slice(5, 10).map(t => ({ type: "mute_chat", chat_id: t.chatId })))
+      const mutesDone = yield* settled(mutes)
+      const pending = yield* Effect.flatMap(CommandsRepo, r => Effect.forEach(titles, c => r.get(c.id)))
+      assert.isTrue(mutesDone.every(c => c.status === "succeeded"))
+      assert.isTrue(pending.some(c => c!.status === "waiting_rate_limit" && c!.eta !== null))
+      const titlesDone = yield* settled(titles)
+      assert.isTrue(titlesDone.every(c => c.status === "succeeded"))
+      const log = sim.state.requests(since)
+      const throttled = log.find(r => r.outcome === "fault:throttle")!
+      // Calls already in flight when the 429 arrived may land just after it; none is sent during the lock
+      // (10 minutes at time scale 0.01), and the bucket is used again once it ends.
+      const titleCalls = log.filter(r => r.operationId === "updateTitle" && r.seq > throttled.seq)
+      const duringLock = titleCalls.filter(r => r.atMs > throttled.atMs + 250 && r.atMs < throttled.atMs + 6_000 - 50)
+      assert.deepStrictEqual(duringLock, [])
+      const afterLock = titleCalls.filter(r => r.atMs >= throttled.atMs + 6_000 - 50)
+      assert.isNotEmpty(afterLock)
+      assert.isTrue(log.some(r => r.operationId === "muteChat" && r.atMs < afterLock[0]!.atMs))
+      assert.strictEqual(sim.state.violations().length, 0)
+    })
+  )
+
+  it.effect("retries what may succeed, fails what cannot, and never creates a chat twice", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator
+      const g = (yield* groupsOf).slice(340, 360)
+      const channel = visibleTruth(sim).find(t => t.chatType === "channel" && !t.users[0]!.removed)!
+      sim.state.injectFault({ operation: "closeChat", kind: "error_code", code: "chat_operation_failed", count: 2 })
+      sim.state.injectFault({ operation: "muteChat", kind: "status", status: 500, count: 50 })
+      sim.state.injectFault({ operation: "createChat", kind: "reset", when: "after_effect", count: 1 })
+      const [close, rename, mute, create] = yield* submit(
+        { type: "close_chat", chat_id: g[0]!.chatId },
+        { type: "update_title", chat_id: channel.chatId, title: "Channels cannot be renamed here" },
+        { type: "mute_chat", chat_id: g[1]!.chatId },
+        {
+          type: "create_chat",
+          chat_type: "group_chat",
+          user_ids: strangers(sim, []).slice(4, 7),
+          title: "Exactly once"
+        }
+      )
+      const [c, r, m, k] = yield* settled([close!, rename!, mute!, create!], "90 seconds")
+      assert.strictEqual(c!.status, "succeeded")
+      assert.strictEqual(c!.attempts, 3)
+      assert.strictEqual(r!.status, "failed")
+      assert.strictEqual(r!.lastError!.code, "channel_title_update_not_supported")
+      assert.strictEqual(m!.status, "failed")
+      assert.strictEqual(m!.attempts, 6)
+      assert.strictEqual(k!.status, "succeeded")
+      assert.strictEqual(k!.result!.verified, true)
+      assert.strictEqual(sim.state.chats().filter(t => t.title === "Exactly once").length, 1)
+      sim.state.clearFaults()
+    })
+  )
+
+  it.effect("a repeated idempotency key returns the first command; a different body conflicts", () =>
+    Effect.gen(function* () {
+      const g = (yield* groupsOf)[370]!
+      const body = { type: "close_chat", chat_id: g.chatId, idempotency_key: "close-370" }
+      const [first] = yield* submit(body)
+      const repo = yield* CommandsRepo
+      const again = yield* repo.intake([command(body)], "default")
+      assert.strictEqual(again[0]!.command.id, first!.id)
+      assert.isTrue(again[0]!.replayed)
+      const conflict = yield* repo.intake([command({ ...body, type: "mute_chat" })], "default").pipe(Effect.flip)
+      assert.instanceOf(conflict, IdempotencyConflict)
+      yield* settled([first!])
+    })
+  )
+})
