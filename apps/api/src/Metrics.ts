@@ -75,7 +75,7 @@ export const renderMetrics = (snapshot: Option.Option<SyncSnapshot>) =>
         ])
         for (const stream of a.streams) {
           if (stream.lagMs === null) continue
-          family(families, "cliq_sync_lag_seconds", "gauge", "Database now minus the stream's high-water mark", [
+          family(families, "cliq_sync_lag_seconds", "gauge", "Seconds since the stream last completed a full pass", [
             [
               ["account_id", a.accountId],
               ["stream", stream.stream]

@@ -12,7 +12,7 @@ export interface StreamStatus {
   readonly lastSuccessAt: Date | null
   readonly lastError: { readonly code: string; readonly message: string; readonly at?: string } | null
   readonly consecutiveFailures: number
-  /** Database time minus the high-water mark, in milliseconds (one clock: Postgres `now()`). */
+  /** Milliseconds since the stream last completed a full pass (one clock: Postgres `now()`). */
   readonly lagMs: number | null
 }
 
@@ -52,7 +52,7 @@ export class SyncStatusQuery extends Effect.Service<SyncStatusQuery>()("@cliq-mi
                   consecutiveFailures: syncState.consecutiveFailures,
                   lagMs: sql<
                     number | null
-                  >`(extract(epoch from now()) * 1000 - ${syncState.highWaterMs})::float8`.mapWith(v =>
+                  >`(extract(epoch from now() - ${syncState.lastSuccessAt}) * 1000)::float8`.mapWith(v =>
                     v === null ? null : Number(v)
                   )
                 })

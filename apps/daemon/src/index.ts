@@ -1,0 +1,2 @@
+export { DaemonLive } from "./Daemon.js"
+export { MigrateLive } from "./Infra.js"
