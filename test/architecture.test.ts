@@ -1,0 +1,77 @@
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url))
+
+const sources = (dir: string): Array<string> =>
+  readdirSync(join(ROOT, dir)).flatMap(name => {
+    const path = join(dir, name)
+    return statSync(join(ROOT, path)).isDirectory() ? sources(path) : path.endsWith(".ts") ? [path] : []
+  })
+
+const importsOf = (file: string): Array<string> =>
+  [...readFileSync(join(ROOT, file), "utf8").matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)].map(m => m[1]!)
+
+/** Every import of `dir` that matches one of `forbidden` (package names, or relative paths leaving `dir`). */
+const violations = (dir: string, forbidden: ReadonlyArray<RegExp>) =>
+  sources(dir).flatMap(file =>
+    importsOf(file)
+      .filter(spec => {
+        const target = spec.startsWith(".") ? relative(ROOT, join(ROOT, file, "..", spec)) : spec
+        return forbidden.some(f => f.test(target))
+      })
+      .map(spec => `${file} imports ${spec}`)
+  )
+
+const APPS = /^(apps\/|@cliq-mirror\/(api|daemon|simulator|server))/
+
+describe("dependency direction: apps → packages/db → packages/core", () => {
+  it("packages/core knows no Postgres, no queue, no other package and no app", () => {
+    expect(
+      violations("packages/core/src", [
+        /^postgres$/,
+        /^drizzle-orm/,
+        /^bullmq/,
+        /@cliq-mirror\/db/,
+        /^packages\/db/,
+        APPS
+      ])
+    ).toEqual([])
+  })
+
+  it("the scan sees imports (so the checks below can fail)", () => {
+    expect(violations("apps/daemon/src", [/@cliq-mirror\/db/]).length).toBeGreaterThan(5)
+  })
+
+  it("packages/db imports no app and no queue", () => {
+    expect(violations("packages/db/src", [APPS, /^bullmq/])).toEqual([])
+  })
+
+  it("the simulator imports only packages/core", () => {
+    expect(
+      violations("apps/simulator/src", [
+        /@cliq-mirror\/(db|api|daemon|server)/,
+        /^packages\/db/,
+        /^apps\/(api|daemon|server)/,
+        /^postgres$/,
+        /^drizzle-orm/,
+        /^bullmq/
+      ])
+    ).toEqual([])
+  })
+
+  it("the API and the daemon meet only through Postgres and the queue", () => {
+    expect(
+      violations("apps/api/src", [
+        /@cliq-mirror\/(daemon|simulator|server)/,
+        /^apps\/(daemon|simulator|server)/,
+        /^bullmq/
+      ])
+    ).toEqual([])
+    expect(
+      violations("apps/daemon/src", [/@cliq-mirror\/(api|simulator|server)/, /^apps\/(api|simulator|server)/])
+    ).toEqual([])
+  })
+})
