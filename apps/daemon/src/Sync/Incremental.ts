@@ -3,7 +3,7 @@ import { MirrorWriter, SyncStateRepo } from "@cliq-mirror/db"
 import { Effect } from "effect"
 import { Upstream } from "../Upstream.js"
 import { searchKey, sortPage } from "./ChatItems.js"
-import { logBackfillProgress } from "./Progress.js"
+import { makeBackfillProgress } from "./Progress.js"
 import { readWalk } from "./WalkCursor.js"
 import { advance, BOUNDARY_MAX, isDone, nextRange, startWalk, type WalkState } from "./WindowWalk.js"
 
@@ -36,7 +36,7 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
   const backfill = state.highWaterMs === null
   let walk: WalkState =
     readWalk(state.cursor) ?? startWalk(state.highWaterMs === null ? 0 : Math.max(0, state.highWaterMs - overlapMs))
-  const startedAt = Date.now()
+  const progress = makeBackfillProgress(account, upstream.budget)
   while (!isDone(walk)) {
     const [lo, hi] = nextRange(walk)!
     const page = yield* upstream.call(account, "searchChats", INCREMENTAL, client =>
@@ -58,7 +58,7 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
         ? { stream: INCREMENTAL, cursor: {}, status: "idle", success: true, ...mergeBoundary(state, walk) }
         : { stream: INCREMENTAL, cursor: { walk }, status: backfill ? "backfilling" : "polling" }
     })
-    if (backfill) yield* logBackfillProgress(account, walk, sorted.observed, startedAt, upstream.budget)
+    if (backfill) yield* progress(walk, sorted.observed)
   }
   if (walk.overflows > 0) {
     yield* Effect.logWarning("a single millisecond held more chats than a page; reconciliation will cover it", {

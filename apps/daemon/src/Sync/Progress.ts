@@ -3,41 +3,37 @@ import type { ObservedChat } from "@cliq-mirror/db"
 import { Effect } from "effect"
 import { nextRange, type WalkState } from "./WindowWalk.js"
 
-let oldestCreated = new Map<string, number>()
-
 /**
- * Backfill walks newest-first, so the share of the time axis already covered (from the newest key down to the
- * current upper bound, over the span back to the oldest creation time seen) estimates how far along it is.
+ * Progress of one backfill walk. It runs newest-first, so the share of the time axis already covered (from the newest
+ * key down to the current upper bound, over the span back to the oldest creation time seen) estimates how far along
+ * it is, hence the total and the time left.
  */
-export const logBackfillProgress = (
-  account: Account,
-  walk: WalkState,
-  observed: ReadonlyArray<ObservedChat>,
-  startedAt: number,
-  budget: RateBudgetShape
-) =>
-  Effect.gen(function* () {
-    let oldest = oldestCreated.get(account.id) ?? Number.POSITIVE_INFINITY
-    for (const o of observed)
-      if (o.chat.createdTime !== null && o.chat.createdTime < oldest) oldest = o.chat.createdTime
-    oldestCreated.set(account.id, oldest)
-    const range = nextRange(walk)
-    const bucket = OPERATION_BY_ID.searchChats.bucket
-    const usage = yield* budget.usage({ key: budgetKey(account, bucket, budget.buckets), bucket }).pipe(Effect.option)
-    const covered =
-      range && walk.maxKey !== null && Number.isFinite(oldest) && walk.maxKey > oldest
-        ? Math.min(1, Math.max(0, (walk.maxKey - (range[1] ?? walk.maxKey)) / (walk.maxKey - oldest)))
-        : 1
-    const estimate = covered > 0 ? Math.max(walk.items, Math.round(walk.items / covered)) : walk.items
-    const elapsed = Date.now() - startedAt
-    const etaMs = covered > 0 && covered < 1 ? Math.round((elapsed / covered) * (1 - covered)) : 0
-    yield* Effect.logInfo("backfill progress", {
-      account: account.id,
-      chatsMirrored: walk.items,
-      estimatedTotal: estimate,
-      pages: walk.pages,
-      budgetUsed: usage._tag === "Some" ? `${usage.value.usedInWindow}/${usage.value.threshold} per window` : "unknown",
-      etaSeconds: Math.round(etaMs / 1000)
+export const makeBackfillProgress = (account: Account, budget: RateBudgetShape) => {
+  const startedAt = Date.now()
+  let oldest = Number.POSITIVE_INFINITY
+  const bucket = OPERATION_BY_ID.searchChats.bucket
+  return (walk: WalkState, observed: ReadonlyArray<ObservedChat>) =>
+    Effect.gen(function* () {
+      for (const o of observed) {
+        if (o.chat.createdTime !== null && o.chat.createdTime < oldest) oldest = o.chat.createdTime
+      }
+      const range = nextRange(walk)
+      const usage = yield* budget.usage({ key: budgetKey(account, bucket, budget.buckets), bucket }).pipe(Effect.option)
+      const covered =
+        range && walk.maxKey !== null && Number.isFinite(oldest) && walk.maxKey > oldest
+          ? Math.min(1, Math.max(0, (walk.maxKey - (range[1] ?? walk.maxKey)) / (walk.maxKey - oldest)))
+          : 1
+      const estimate = covered > 0 ? Math.max(walk.items, Math.round(walk.items / covered)) : walk.items
+      const elapsed = Date.now() - startedAt
+      const etaMs = covered > 0 && covered < 1 ? Math.round((elapsed / covered) * (1 - covered)) : 0
+      yield* Effect.logInfo("backfill progress").pipe(
+        Effect.annotateLogs({
+          chatsMirrored: walk.items,
+          estimatedTotal: estimate,
+          pages: walk.pages,
+          budgetUsed: usage._tag === "Some" ? `${usage.value.usedInWindow}/${usage.value.threshold}` : "unknown",
+          etaSeconds: Math.round(etaMs / 1000)
+        })
+      )
     })
-    if (!range) oldestCreated = new Map([...oldestCreated].filter(([id]) => id !== account.id))
-  })
+}
