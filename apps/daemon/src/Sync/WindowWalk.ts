@@ -4,7 +4,10 @@
  * A range is `(lo, hi)` with both bounds exclusive (hi null = open). A page shorter than the limit proves its range
  * complete. A full page sorted newest-first proves complete everything above its oldest item's second (bodies are
  * whole seconds while filters are milliseconds, hence the +1 s re-cover); oldest-first symmetrically. Anything else
- * (unsorted, no progress, e.g. a page inside one second) bisects the range in milliseconds, down to a single one.
+ * (unsorted, no progress) bisects the range in milliseconds, down to a single one; a full page all inside one second
+ * splits its range around that second. The direction is read off each page (CLIQ_API.md §6.2): an upstream that
+ * returned an arbitrary subset in an order that happens to look sorted could not be told apart, which for full pages
+ * spanning several seconds is not a realistic failure.
  */
 export type Range = readonly [lo: number, hi: number | null]
 
@@ -94,7 +97,20 @@ export const advance = (s: WalkState, items: ReadonlyArray<KeyedItem>, limit: nu
   const [lo, hi] = range
   const g = granularity(keys)
   const direction = keys.length === items.length ? order(keys) : "none"
-  if (direction === "desc") {
+  const first = keys[0]
+  if (direction === "desc" && first !== undefined && keys.every(k => k === first)) {
+    // One body second for the whole page: it may be the newest or the oldest slice, so cut the range around that
+    // second and read each part on its own (the second itself is then bisected in milliseconds if still full).
+    const parts: Array<Range> = [
+      [lo, first],
+      [first - 1, first + g],
+      [first + g - 1, hi]
+    ]
+    const valid = parts
+      .map(([a, b]): Range => [Math.max(a, lo), b === null ? hi : hi === null ? b : Math.min(b, hi)])
+      .filter(([a, b]) => b === null || b - a > 1)
+    if (valid.length > 1) return { ...base, pending: [...rest, ...valid] }
+  } else if (direction === "desc") {
     const nextHi = Math.floor(Math.min(...keys) / g) * g + g
     if ((hi === null || nextHi < hi) && nextHi > lo + 1) return { ...base, pending: [...rest, [lo, nextHi]] }
   } else if (direction === "asc") {
