@@ -63,6 +63,17 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
     return DONE
   }
 
+  // A finished command may unblock the next command of its chat, which waits delayed: wake it now.
+  const wakeSuccessors = (done: ReadonlyArray<CommandRecord>) =>
+    Effect.forEach(
+      [...new Set(done.map(c => c.chatId).filter((id): id is string => id !== null))],
+      chatId =>
+        repo
+          .pendingOnChat(account.id, chatId, 1)
+          .pipe(Effect.flatMap(next => (next[0] ? queue.promote(next[0].id) : Effect.void))),
+      { discard: true }
+    )
+
   let recovering = false
   if (command.status === "running") {
     const lease = yield* repo.leaseOf(command.id)
@@ -141,15 +152,4 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
   const recorded = uncertain(error) ? { code: "outcome_unknown", message: info.message } : info
   yield* repo.requeue(ids, new Date(until), recorded)
   return delay(until)
-
-  function wakeSuccessors(done: ReadonlyArray<CommandRecord>) {
-    return Effect.forEach(
-      [...new Set(done.map(c => c.chatId).filter((id): id is string => id !== null))],
-      chatId =>
-        repo
-          .pendingOnChat(account!.id, chatId, 1)
-          .pipe(Effect.flatMap(next => (next[0] ? queue.promote(next[0].id) : Effect.void))),
-      { discard: true }
-    )
-  }
 })
