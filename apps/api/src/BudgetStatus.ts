@@ -2,13 +2,13 @@ import {
   BUCKET_IDS,
   type BudgetTarget,
   budgetKey,
-  loadAccounts,
   loadBucketTable,
   RateBudget,
   RateBudgetRedis
 } from "@cliq-mirror/core"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Context, Data, Effect, Layer } from "effect"
+import { ApiAccounts } from "./Accounts.js"
 import { BudgetTimeScale, RedisPrefix } from "./Config.js"
 import type { BucketUsage } from "./Dto/SyncStatus.js"
 import { Redis } from "./Redis.js"
@@ -27,7 +27,7 @@ export class BudgetStatus extends Context.Tag("@cliq-mirror/api/BudgetStatus")<
 
 /**
  * Reads the daemon's RateBudget. Client-scoped buckets are keyed by the account's OAuth client id, which only the
- * accounts configuration knows: when it is not readable here, the account id stands in (right for static tokens).
+ * accounts configuration knows (ApiAccounts): when it is not readable here, the account id stands in.
  */
 export const makeBudgetStatus = (clientKeys: ReadonlyMap<string, string>) =>
   Effect.gen(function* () {
@@ -61,13 +61,8 @@ export const makeBudgetStatus = (clientKeys: ReadonlyMap<string, string>) =>
 
 export const BudgetStatusLive = Layer.effect(
   BudgetStatus,
-  loadAccounts.pipe(
-    Effect.map(accounts => new Map(accounts.map(a => [a.id as string, a.clientKey]))),
-    Effect.tapError(error => Effect.logDebug("budget status without the accounts configuration", error.message)),
-    Effect.orElseSucceed(() => new Map<string, string>()),
-    Effect.flatMap(makeBudgetStatus)
-  )
-).pipe(Layer.provide(NodeFileSystem.layer))
+  Effect.flatMap(ApiAccounts, accounts => makeBudgetStatus(accounts.clientKeys))
+).pipe(Layer.provide(ApiAccounts.Default))
 
 /**
  * The rate budget read through the API's own Redis client, with the daemon's key prefix, time scale and bucket table

@@ -44,6 +44,20 @@ export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLa
   }
 }
 
+export type ConflictCode = "idempotency_conflict" | "not_retryable"
+
+export class Conflict extends Schema.Class<Conflict>("Conflict")(
+  { error: ErrorBody },
+  HttpApiSchema.annotations({
+    status: 409,
+    description: "idempotency_conflict: the key was used with another body; not_retryable: the command has not failed"
+  })
+) {
+  static of(code: ConflictCode, message: string, field?: string) {
+    return new Conflict({ error: field === undefined ? { code, message } : { code, message, field } })
+  }
+}
+
 export class Internal extends Schema.Class<Internal>("Internal")(
   { error: ErrorBody },
   HttpApiSchema.annotations({ status: 500 })
@@ -60,7 +74,7 @@ export class NotReady extends Schema.Class<NotReady>("NotReady")(
   }
 }
 
-export type ApiError = InvalidParameter | Unauthorized | NotFound | PayloadTooLarge | Internal | NotReady
+export type ApiError = InvalidParameter | Unauthorized | NotFound | Conflict | PayloadTooLarge | Internal | NotReady
 
 export const statusOf = (error: ApiError): number =>
   error instanceof InvalidParameter
@@ -69,16 +83,19 @@ export const statusOf = (error: ApiError): number =>
       ? 401
       : error instanceof NotFound
         ? 404
-        : error instanceof PayloadTooLarge
-          ? 413
-          : error instanceof NotReady
-            ? 503
-            : 500
+        : error instanceof Conflict
+          ? 409
+          : error instanceof PayloadTooLarge
+            ? 413
+            : error instanceof NotReady
+              ? 503
+              : 500
 
 export const isApiError = (u: unknown): u is ApiError =>
   u instanceof InvalidParameter ||
   u instanceof Unauthorized ||
   u instanceof NotFound ||
+  u instanceof Conflict ||
   u instanceof PayloadTooLarge ||
   u instanceof Internal ||
   u instanceof NotReady

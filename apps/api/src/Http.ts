@@ -1,23 +1,33 @@
 import { createServer } from "node:http"
+import { CommandsRepo } from "@cliq-mirror/db"
 import { ChatsQuery } from "@cliq-mirror/db/ChatsQuery"
+import { CommandsQuery } from "@cliq-mirror/db/CommandsQuery"
 import { EventsFeed } from "@cliq-mirror/db/EventsFeed"
 import { SyncStatusQuery } from "@cliq-mirror/db/SyncStatusQuery"
 import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
+import { ApiAccounts } from "./Accounts.js"
 import { Api } from "./Api.js"
 import { AuthorizationLive } from "./Auth.js"
 import { BudgetStatusLive } from "./BudgetStatus.js"
+import { CommandEta } from "./CommandEta.js"
 import { ApiHost, ApiPort } from "./Config.js"
 import { EdgeLive } from "./Edge.js"
 import { ChatsLive } from "./Http/Chats.js"
+import { CommandsLive } from "./Http/Commands.js"
 import { EventsLive } from "./Http/Events.js"
 import { OpsLive } from "./Http/Ops.js"
 import { SyncLive } from "./Http/Sync.js"
+import { IntakeBatcher } from "./IntakeBatcher.js"
 
-const GroupsLive = Layer.mergeAll(OpsLive, ChatsLive, EventsLive, SyncLive).pipe(
+const GroupsLive = Layer.mergeAll(OpsLive, ChatsLive, EventsLive, SyncLive, CommandsLive).pipe(
+  Layer.provide([CommandEta.Default, IntakeBatcher.Default]),
   Layer.provide([
+    ApiAccounts.Default,
     ChatsQuery.DefaultWithoutDependencies,
+    CommandsQuery.DefaultWithoutDependencies,
+    CommandsRepo.Default,
     EventsFeed.DefaultWithoutDependencies,
     SyncStatusQuery.DefaultWithoutDependencies,
     AuthorizationLive
@@ -26,7 +36,7 @@ const GroupsLive = Layer.mergeAll(OpsLive, ChatsLive, EventsLive, SyncLive).pipe
 
 /**
  * The API on whichever HttpServer is provided (tests use `NodeHttpServer.layerTest`). Needs Database, Redis,
- * BudgetStatus and the API_TOKEN setting.
+ * BudgetStatus and the API_TOKEN setting, and uses the RateBudget for command etas when one is provided.
  */
 export const ApiHttpLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide([HttpApiSwagger.layer({ path: "/docs" }), HttpApiBuilder.middlewareOpenApi(), EdgeLive]),

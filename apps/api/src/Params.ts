@@ -1,4 +1,11 @@
-import { CHAT_TYPES, ChatType } from "@cliq-mirror/core"
+import {
+  CHAT_TYPES,
+  ChatType,
+  COMMAND_STATUSES,
+  COMMAND_TYPES,
+  type CommandStatus,
+  type CommandType
+} from "@cliq-mirror/core"
 import { Option, ParseResult, Schema } from "effect"
 
 export const MAX_LIMIT = 1000
@@ -170,3 +177,57 @@ export const EventsParams = Schema.Struct({
   chat_id: Schema.optional(Id("Only events of this chat")),
   type: Schema.optional(EventTypes)
 })
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export const CommandPath = Schema.Struct({
+  command_id: param(
+    Schema.String,
+    "must be a UUID",
+    raw => (UUID.test(raw) ? Option.some(raw.toLowerCase()) : Option.none()),
+    s => s,
+    "Command id, as returned at intake"
+  )
+})
+
+const literalList = <A extends string>(
+  to: Schema.Schema<ReadonlyArray<A>>,
+  values: ReadonlyArray<A>,
+  what: string,
+  description: string
+) =>
+  param(
+    to,
+    `must be a comma-separated list of ${values.join(", ")}`,
+    raw => {
+      const items = commaList(raw)
+      return raw.length <= 500 && items.every(t => (values as ReadonlyArray<string>).includes(t))
+        ? Option.some(items as unknown as ReadonlyArray<A>)
+        : Option.none()
+    },
+    ts => ts.join(","),
+    `${description}; ${what}, comma-separated`
+  )
+
+export const ListCommandsParams = Schema.Struct({
+  status: Schema.optional(
+    literalList<CommandStatus>(
+      Schema.Array(Schema.Literal(...COMMAND_STATUSES)),
+      COMMAND_STATUSES,
+      "statuses",
+      "Only commands in these statuses"
+    )
+  ),
+  type: Schema.optional(
+    literalList<CommandType>(
+      Schema.Array(Schema.Literal(...(COMMAND_TYPES as [CommandType, ...Array<CommandType>]))),
+      COMMAND_TYPES,
+      "command types",
+      "Only commands of these types"
+    )
+  ),
+  account_id: Schema.optional(Id("Only this account's commands")),
+  limit: Schema.optional(Limit),
+  cursor: Schema.optional(text(1, MAX_CURSOR_LENGTH, "Opaque cursor from next_cursor"))
+})
+export type ListCommandsParams = typeof ListCommandsParams.Type

@@ -1,0 +1,290 @@
+import { createServer, request as httpRequest } from "node:http"
+import type { AddressInfo } from "node:net"
+import { BUCKETS, type CommandInput, maxInAnyWindow, OPERATION_BY_ID } from "@cliq-mirror/core"
+import { CommandsRepo, Database, makeDatabase } from "@cliq-mirror/db"
+import { assert, describe, it } from "@effect/vitest"
+import { Queue } from "bullmq"
+import { Effect, Layer, Redacted } from "effect"
+import { Redis } from "ioredis"
+import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
+import { startDaemon } from "../support/daemonProcess.js"
+import { testDatabase } from "../support/database.js"
+import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { visibleTruth } from "../sync/truth.js"
+import { command } from "./harness.js"
+
+const TIME_SCALE = 0.02
+const WINDOW_MS = 60_000 * TIME_SCALE
+
+/** A simulator, a fresh database with CommandsRepo over it, a Redis prefix and the daemon's environment. */
+const environment = (chats: number, seed: number) =>
+  Effect.gen(function* () {
+    const sim = yield* Effect.acquireRelease(
+      Effect.promise(() => startSimulator({ port: 0, control: true, timeScale: TIME_SCALE, chats, users: 3, seed })),
+      s => Effect.promise(() => s.close())
+    )
+    const db = yield* testDatabase
+    const prefix = uniqueRedisPrefix("two")
+    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const database = yield* makeDatabase({ url: Redacted.make(db.url), max: 4 })
+    const repo = yield* Effect.provide(
+      CommandsRepo,
+      CommandsRepo.Default.pipe(Layer.provide(Layer.succeed(Database, Database.make(database))))
+    )
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: prefix,
+      CLIQ_ACCESS_TOKEN: sim.state.accounts()[0]!.token,
+      CLIQ_API_BASE_URL: sim.apiBaseUrl,
+      CLIQ_TIME_SCALE: String(TIME_SCALE),
+      LOG_LEVEL: "warn"
+    }
+    return { sim, database, repo, env, prefix }
+  })
+
+/** A daemon process, stopped (SIGTERM) when the scope closes; its output is kept for a failure message. */
+const daemon = (env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => startDaemon(env)),
+    d => Effect.promise(() => d.stop())
+  )
+
+/**
+ * A pass-through HTTP proxy in front of the simulator that counts the mutations going through it: with one per
+ * daemon, each process's share of the upstream calls is known.
+ */
+const countingProxy = (target: string) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly mutations: () => number; readonly close: () => void }>(resume => {
+      let mutations = 0
+      const server = createServer((req, res) => {
+        if (req.method !== "GET") mutations++
+        const upstream = httpRequest(
+          new URL(req.url ?? "/", target),
+          { method: req.method, headers: req.headers },
+          up => {
+            res.writeHead(up.statusCode ?? 502, up.headers)
+            up.pipe(res)
+          }
+        )
+        upstream.on("error", () => res.destroy())
+        req.pipe(upstream)
+      })
+      server.listen(0, "127.0.0.1", () =>
+        resume(
+          Effect.succeed({
+            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+            mutations: () => mutations,
+            close: () => {
+              server.closeAllConnections()
+              server.close()
+            }
+          })
+        )
+      )
+    }),
+    proxy => Effect.sync(proxy.close)
+  )
+
+/** Waits until no command is queued, waiting or running; returns the count by status. */
+type DatabaseShape = Effect.Effect.Success<ReturnType<typeof makeDatabase>>
+
+const drained = (database: DatabaseShape, timeoutMs: number, output: () => string) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    while (true) {
+      const rows = yield* database.use(
+        (_, sql) => sql<Array<{ status: string; n: number }>>`
+          select status, count(*)::int as n from commands group by status`
+      )
+      const counts = Object.fromEntries(rows.map(r => [r.status, r.n]))
+      if ((counts.queued ?? 0) + (counts.waiting_rate_limit ?? 0) + (counts.running ?? 0) === 0) return counts
+      if (Date.now() > deadline) {
+        return yield* Effect.die(new Error(`not drained: ${JSON.stringify(counts)}\n${output().slice(-3000)}`))
+      }
+      yield* Effect.sleep("250 millis")
+    }
+  }).pipe(Effect.orDie)
+
+const groupChats = (sim: RunningSimulator) =>
+  visibleTruth(sim).filter(
+    t =>
+      t.chatType === "group_chat" &&
+      t.users[0]!.member &&
+      !t.users[0]!.removed &&
+      !t.users[0]!.closed &&
+      t.lastMessage !== null &&
+      t.participantCount <= 20
+  )
+
+const strangers = (sim: RunningSimulator, participants: ReadonlyArray<string>) =>
+  sim.state
+    .people()
+    .filter(p => p.active && !p.guest && !p.account && !participants.includes(p.userId))
+    .map(p => p.userId)
+
+/** Deterministic interleaving, so that every bucket has work from the first moment on. */
+const interleave = <A>(lists: ReadonlyArray<ReadonlyArray<A>>): Array<A> => {
+  const out: Array<A> = []
+  for (let i = 0; out.length < lists.reduce((n, l) => n + l.length, 0); i++) {
+    for (const list of lists) if (i < list.length) out.push(list[i]!)
+  }
+  return out
+}
+
+const COMMAND_OPERATIONS = new Set([
+  "updateTitle",
+  "closeChat",
+  "muteChat",
+  "unmuteChat",
+  "bulkReadStatusUpdate",
+  "addMembers",
+  "removeMembers"
+])
+
+describe("two daemon processes", () => {
+  it.scopedLive(
+    "300 mixed commands across buckets → all succeed, zero threshold violations, both processes at work",
+    () =>
+      Effect.gen(function* () {
+        const { sim, database, repo, env } = yield* environment(1800, 31)
+        const g = groupChats(sim)
+        assert.isAtLeast(g.length, 230)
+        const me = sim.state.accounts()[0]!.userId
+        const bodies = interleave<Record<string, unknown>>([
+          g.slice(0, 100).map((t, i) => ({ type: "update_title", chat_id: t.chatId, title: `Two workers ${i}` })),
+          g.slice(100, 120).map(t => ({ type: "close_chat", chat_id: t.chatId })),
+          g.slice(120, 170).map(t => ({ type: "mute_chat", chat_id: t.chatId })),
+          g.slice(170, 200).map(t => ({ type: "unmute_chat", chat_id: t.chatId })),
+          g
+            .slice(0, 40)
+            .map(t => ({ type: "mark_as_read", chat_id: t.chatId, last_message_id: t.lastMessage!.messageId })),
+          g.slice(200, 230).map(t => ({
+            type: "add_members",
+            chat_id: t.chatId,
+            user_ids: strangers(sim, t.participantIds).slice(0, 2)
+          })),
+          g.slice(40, 70).map(t => ({
+            type: "remove_members",
+            chat_id: t.chatId,
+            user_ids: t.participantIds.filter(id => id !== me && id !== t.creatorId).slice(0, 1)
+          }))
+        ])
+        assert.strictEqual(bodies.length, 300)
+        const inputs: Array<CommandInput> = bodies.map(command)
+        yield* repo.intake(inputs, "default")
+
+        const proxies = [yield* countingProxy(sim.url), yield* countingProxy(sim.url)]
+        const daemons = [
+          yield* daemon({ ...env, CLIQ_API_BASE_URL: `${proxies[0]!.url}/api/v3` }),
+          yield* daemon({ ...env, CLIQ_API_BASE_URL: `${proxies[1]!.url}/api/v3` })
+        ]
+        const since = sim.state.requests().at(-1)?.seq ?? 0
+        const counts = yield* drained(database, 90_000, () => daemons.map(d => d.output()).join("\n---\n"))
+
+        const failed = yield* database
+          .use(
+            (_, sql) => sql<Array<{ type: string; last_error: unknown }>>`
+              select type, last_error from commands where status = 'failed'`
+          )
+          .pipe(Effect.orDie)
+        assert.deepStrictEqual([...failed], [])
+        assert.deepStrictEqual(counts, { succeeded: 300 })
+        assert.deepStrictEqual(sim.state.violations(), [])
+
+        const calls = sim.state
+          .requests(since)
+          .filter(r => r.operationId !== null && COMMAND_OPERATIONS.has(r.operationId))
+        assert.isTrue(
+          calls.every(r => r.outcome === "ok"),
+          JSON.stringify(calls.filter(r => r.outcome !== "ok"))
+        )
+        for (const bucket of new Set(calls.map(r => r.bucket!))) {
+          const times = calls.filter(r => r.bucket === bucket).map(r => r.atMs)
+          assert.isAtMost(maxInAnyWindow(times, WINDOW_MS), BUCKETS[bucket].threshold, bucket)
+        }
+        for (const t of g.slice(0, 100)) assert.match(sim.state.chat(t.chatId)!.title, /^Two workers \d+$/)
+        for (const t of g.slice(120, 170)) assert.isTrue(sim.state.chat(t.chatId)!.users[0]!.muted)
+        assert.isTrue(calls.some(r => OPERATION_BY_ID.addMembers.bucket === r.bucket))
+
+        // Each process made upstream calls of its own.
+        const shares = proxies.map(p => p.mutations())
+        assert.isTrue(
+          shares.every(n => n > 0),
+          `mutations per process: ${shares.join(", ")}`
+        )
+      }),
+    { timeout: 180_000 }
+  )
+
+  it.scopedLive(
+    "a crash between enqueue and marking loses nothing and runs nothing twice",
+    () =>
+      Effect.gen(function* () {
+        const { sim, database, repo, env, prefix } = yield* environment(600, 32)
+        const g = groupChats(sim)
+        const bodies = [
+          ...g.slice(0, 30).map((t, i) => ({ type: "update_title", chat_id: t.chatId, title: `Once ${i}` })),
+          ...g.slice(30, 45).map(t => ({ type: "mute_chat", chat_id: t.chatId })),
+          ...g.slice(45, 55).map(t => ({
+            type: "add_members",
+            chat_id: t.chatId,
+            user_ids: strangers(sim, t.participantIds).slice(0, 1)
+          }))
+        ]
+        const accepted = yield* repo.intake(bodies.map(command), "default")
+
+        // The relay added the jobs, then died before marking the rows: enqueued_at is still null for all of them.
+        const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null })
+        const queue = new Queue("commands", { connection, prefix: `${prefix}bull` })
+        yield* Effect.promise(() =>
+          queue.addBulk(
+            accepted.map(a => ({
+              name: "command",
+              data: { commandId: a.command.id, accountId: a.command.accountId },
+              opts: { jobId: a.command.id, removeOnComplete: true, removeOnFail: true }
+            }))
+          )
+        )
+        const unmarked = yield* database
+          .use((_, sql) => sql<Array<{ n: number }>>`select count(*)::int as n from commands where enqueued_at is null`)
+          .pipe(Effect.orDie)
+        assert.strictEqual(unmarked[0]!.n, bodies.length)
+        yield* Effect.promise(async () => {
+          await queue.close()
+          await connection.quit()
+        })
+
+        const since = sim.state.requests().at(-1)?.seq ?? 0
+        const d = yield* daemon(env)
+        const counts = yield* drained(database, 60_000, d.output)
+        assert.deepStrictEqual(counts, { succeeded: bodies.length })
+
+        const calls = sim.state
+          .requests(since)
+          .filter(r => r.operationId !== null && COMMAND_OPERATIONS.has(r.operationId))
+        for (const body of bodies) {
+          const mine = calls.filter(r => r.path.includes(`/chats/${body.chat_id}`))
+          assert.strictEqual(mine.length, 1, `${body.type} ${body.chat_id}: ${mine.length} upstream calls`)
+          assert.strictEqual(mine[0]!.outcome, "ok")
+        }
+        const rows = yield* database
+          .use(
+            (_, sql) => sql<Array<{ n: number; marked: number; attempts: number }>>`
+              select count(*)::int as n, count(enqueued_at)::int as marked, max(attempts)::int as attempts from commands`
+          )
+          .pipe(Effect.orDie)
+        assert.deepStrictEqual(rows[0], { n: bodies.length, marked: bodies.length, attempts: 1 })
+        const succeededEvents = yield* database
+          .use(
+            (_, sql) => sql<Array<{ n: number }>>`
+              select count(*)::int as n from events where type = 'CommandSucceeded'`
+          )
+          .pipe(Effect.orDie)
+        assert.strictEqual(succeededEvents[0]!.n, bodies.length)
+        assert.deepStrictEqual(sim.state.violations(), [])
+      }),
+    { timeout: 120_000 }
+  )
+})
