@@ -3,10 +3,8 @@ import {
   type BudgetUsage,
   budgetKey,
   COMMAND_TYPES,
-  type CommandType,
+  commandBucket,
   Limits,
-  OPERATION_BY_ID,
-  type OperationId,
   RateBudget,
   type RateBudgetShape
 } from "@cliq-mirror/core"
@@ -15,25 +13,7 @@ import { CommandsQuery } from "@cliq-mirror/db/CommandsQuery"
 import { Effect, Option } from "effect"
 import { ApiAccounts } from "./Accounts.js"
 
-/** The upstream operation each command type is sent as: the same table as the daemon's Commands/Plan.ts. */
-export const OPERATION_OF: Readonly<Record<CommandType, OperationId>> = {
-  mark_as_read: "bulkReadStatusUpdate",
-  mark_as_unread: "markAsUnread",
-  clear_unread: "bulkClearUnread",
-  update_title: "updateTitle",
-  update_history_status: "updateHistoryStatus",
-  clear_local_history: "clearLocalHistory",
-  close_chat: "closeChat",
-  add_members: "addMembers",
-  remove_members: "removeMembers",
-  create_chat: "createChat",
-  fork_chat: "forkChat",
-  leave_chat: "leaveChat",
-  mute_chat: "muteChat",
-  unmute_chat: "unmuteChat"
-}
-
-export const bucketOf = (type: CommandType): BucketId => OPERATION_BY_ID[OPERATION_OF[type]].bucket
+export const bucketOf = commandBucket
 
 const typesOf = (bucket: BucketId) => COMMAND_TYPES.filter(t => bucketOf(t) === bucket)
 

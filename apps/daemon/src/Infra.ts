@@ -7,6 +7,7 @@ import {
   TokenStore
 } from "@cliq-mirror/core"
 import {
+  CommandsQuery,
   CommandsRepo,
   Database,
   DatabaseUrl,
@@ -66,5 +67,6 @@ export const MirrorLive = Layer.mergeAll(
   MirrorWriter.Default,
   MirrorQueries.Default,
   SyncStateRepo.Default,
-  CommandsRepo.Default
+  CommandsRepo.Default,
+  CommandsQuery.Default
 ).pipe(Layer.provideMerge(Database.Default))

@@ -7,7 +7,7 @@ import { appendEvents } from "./EventAppend.js"
 
 type Row = Parameters<typeof toRecord>[0]
 
-const SELECT = `id, account_id, type, chat_id, payload, status, attempts, last_error, result, superseded_by, eta,
+const SELECT = `id, account_id, type, chat_id, payload, status, attempts, retries, last_error, result, superseded_by, eta,
   intake_seq, created_at, updated_at, completed_at`
 
 /** A timestamp to the microsecond, so that a cursor compares exactly with the column (a JS Date has milliseconds). */
@@ -52,7 +52,7 @@ export type RetryOutcome =
  * A failed command back into the queue, in one transaction: the row (attempts from zero, enqueued_at null so the
  * outbox relay adds its job again), a CommandRetried event and the NOTIFY that wakes the relay. last_error stays
  * until the next attempt replaces it: it is the failure being retried (an `outcome_unknown` there makes the worker
- * verify before sending a non-idempotent call again). The dedupe key is the failure's time: one retry per failure.
+ * verify before sending a non-idempotent call again). Each retry counts in `retries`, which keys its events.
  */
 const retryTx = async (tx: postgres.TransactionSql, id: string): Promise<RetryOutcome> => {
   const [row] = await tx.unsafe<Array<Row & { previous_attempts: number; failed_at: string }>>(
@@ -60,7 +60,7 @@ const retryTx = async (tx: postgres.TransactionSql, id: string): Promise<RetryOu
        select id as prev_id, attempts as previous_attempts, ${micros("completed_at")} as failed_at
        from commands where id = $1::uuid and status = 'failed' for update
      )
-     update commands set status = 'queued', attempts = 0, completed_at = null, eta = null, lease_until = null,
+     update commands set status = 'queued', attempts = 0, retries = retries + 1, completed_at = null, eta = null, lease_until = null,
        superseded_by = null, result = null, enqueued_at = null, updated_at = now()
      from prev where id = prev.prev_id
      returning ${SELECT}, previous_attempts, failed_at`,
@@ -83,7 +83,7 @@ const retryTx = async (tx: postgres.TransactionSql, id: string): Promise<RetryOu
         last_error: row.last_error
       },
       occurredAt: null,
-      dedupeKey: `command:${row.id}:retried:${row.failed_at}`
+      dedupeKey: `command:${row.id}:retried:${row.retries}`
     }
   ])
   return { _tag: "Retried", command: toRecord(row) }

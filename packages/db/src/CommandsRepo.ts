@@ -14,6 +14,7 @@ export interface CommandRecord {
   readonly params: Record<string, unknown>
   readonly status: CommandStatus
   readonly attempts: number
+  readonly retries: number
   readonly lastError: { readonly code: string; readonly message: string } | null
   readonly result: Record<string, unknown> | null
   readonly supersededBy: string | null
@@ -37,7 +38,7 @@ export interface Accepted {
   readonly replayed: boolean
 }
 
-const SELECT = `id, account_id, type, chat_id, payload, status, attempts, last_error, result, superseded_by, eta,
+const SELECT = `id, account_id, type, chat_id, payload, status, attempts, retries, last_error, result, superseded_by, eta,
   intake_seq, created_at, updated_at, completed_at`
 
 type Row = {
@@ -48,6 +49,7 @@ type Row = {
   payload: Record<string, unknown>
   status: string
   attempts: number
+  retries: number
   last_error: { code: string; message: string } | null
   result: Record<string, unknown> | null
   superseded_by: string | null
@@ -69,6 +71,7 @@ export const toRecord = (r: Row): CommandRecord => ({
   params: r.payload,
   status: r.status as CommandStatus,
   attempts: r.attempts,
+  retries: r.retries,
   lastError: r.last_error,
   result: r.result,
   supersededBy: r.superseded_by,
@@ -195,7 +198,7 @@ const finishTx = async (tx: postgres.TransactionSql, accountId: string, settleme
               message: o.error?.message ?? ""
             },
       occurredAt: null,
-      dedupeKey: `command:${o.command.id}:${o.status}:${o.command.attempts}`
+      dedupeKey: `command:${o.command.id}:${o.status}:${o.command.retries}:${o.command.attempts}`
     }))
   })
 }

@@ -1,6 +1,7 @@
 export * from "./ChatRows.js"
 export * from "./ChatsQuery.js"
 export * from "./ChatsSql.js"
+export * from "./CommandsQuery.js"
 export * from "./CommandsRepo.js"
 export * from "./Database.js"
 export * from "./DatabaseConfig.js"

@@ -155,6 +155,8 @@ export const commands = pgTable(
     requestHash: text("request_hash").notNull(),
     status: text("status").notNull().default("queued"),
     attempts: integer("attempts").notNull().default(0),
+    /** How many times an operator put the failed command back (each retry starts a fresh series of attempts). */
+    retries: integer("retries").notNull().default(0),
     lastError: jsonb("last_error").$type<{ code: string; message: string } | null>(),
     result: jsonb("result").$type<Record<string, unknown> | null>(),
     supersededBy: uuid("superseded_by"),
@@ -170,6 +172,10 @@ export const commands = pgTable(
   t => [
     uniqueIndex("commands_idempotency").on(t.accountId, t.idempotencyKey),
     index("commands_status").on(t.status, t.createdAt, t.id),
+    index("commands_recent").on(t.createdAt.desc(), t.id.desc()),
+    index("commands_pending_by_type")
+      .on(t.accountId, t.type, t.intakeSeq)
+      .where(sql`${t.status} in ('queued', 'waiting_rate_limit')`),
     index("commands_chat_order").on(t.accountId, t.chatId, t.intakeSeq),
     index("commands_outbox").on(t.intakeSeq).where(sql`${t.enqueuedAt} is null`)
   ]

@@ -44,7 +44,10 @@ export class CommandQueue extends Effect.Service<CommandQueue>()("@cliq-mirror/d
         const job = await q.getJob(commandId)
         if (job && (await job.isDelayed())) await job.promote()
       }).pipe(Effect.catchAll(e => Effect.logDebug("promote skipped", { commandId, error: e.message })))
+    /** Whether a job with this id is waiting to run (so adding it again was a no-op that still leaves it to run). */
+    const isPending = (commandId: string) =>
+      use(async q => ["waiting", "delayed", "prioritized", "waiting-children"].includes(await q.getJobState(commandId)))
     const counts = use(q => q.getJobCounts("waiting", "delayed", "active", "prioritized"))
-    return { enqueue, promote, counts, connection, prefix: bullPrefix(prefix) } as const
+    return { enqueue, promote, isPending, counts, connection, prefix: bullPrefix(prefix) } as const
   })
 }) {}

@@ -17,9 +17,12 @@ export const relayOnce = Effect.gen(function* () {
     const pending = yield* repo.unenqueued(BATCH)
     if (pending.length === 0) return total
     yield* queue.enqueue(pending.map(c => ({ commandId: c.id, accountId: c.accountId })))
-    yield* repo.markEnqueued(pending.map(c => c.id))
-    total += pending.length
-    if (pending.length < BATCH) return total
+    // A retried command re-uses its job id: while its previous job is still finishing, the add is a no-op, so it is
+    // marked only once its new job is really waiting; otherwise the next round adds it again.
+    const settled = yield* Effect.filter(pending, c => (c.retries === 0 ? Effect.succeed(true) : queue.isPending(c.id)))
+    yield* repo.markEnqueued(settled.map(c => c.id))
+    total += settled.length
+    if (pending.length < BATCH || settled.length === 0) return total
   }
 })
 

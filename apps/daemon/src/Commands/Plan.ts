@@ -1,24 +1,8 @@
-import { Limits, type OperationId } from "@cliq-mirror/core"
+import { COMMAND_OPERATION, Limits } from "@cliq-mirror/core"
 import { type CommandRecord, CommandsRepo } from "@cliq-mirror/db"
 import { Effect } from "effect"
 
-/** The upstream operation each command type is sent as (mark_as_read and clear_unread go out in bulk). */
-export const OPERATION_OF: Record<CommandRecord["type"], OperationId> = {
-  mark_as_read: "bulkReadStatusUpdate",
-  mark_as_unread: "markAsUnread",
-  clear_unread: "bulkClearUnread",
-  update_title: "updateTitle",
-  update_history_status: "updateHistoryStatus",
-  clear_local_history: "clearLocalHistory",
-  close_chat: "closeChat",
-  add_members: "addMembers",
-  remove_members: "removeMembers",
-  create_chat: "createChat",
-  fork_chat: "forkChat",
-  leave_chat: "leaveChat",
-  mute_chat: "muteChat",
-  unmute_chat: "unmuteChat"
-}
+export const OPERATION_OF = COMMAND_OPERATION
 
 /** Types where a run of commands on one chat needs only its last one sent: the final state is what counts. */
 const LAST_WINS: Partial<Record<CommandRecord["type"], ReadonlyArray<CommandRecord["type"]>>> = {

@@ -1,5 +1,13 @@
-import { type CliqError, OPERATION_BY_ID, type RateBudgetError, toErrorInfo } from "@cliq-mirror/core"
-import { type CommandRecord, CommandsRepo, type Settlement } from "@cliq-mirror/db"
+import {
+  type CliqError,
+  COMMAND_TYPES,
+  commandBucket,
+  Limits,
+  OPERATION_BY_ID,
+  type RateBudgetError,
+  toErrorInfo
+} from "@cliq-mirror/core"
+import { type CommandRecord, CommandsQuery, CommandsRepo, type Settlement } from "@cliq-mirror/db"
 import { Duration, Effect, Option } from "effect"
 import { Accounts } from "../Accounts.js"
 import { DaemonConfig } from "../Config.js"
@@ -17,6 +25,7 @@ export const MAX_ATTEMPTS = 6
 /** A claimed attempt presumed dead after this long (covers the request timeout with room to spare). */
 export const LEASE_MS = 120_000
 const TERMINAL = new Set(["succeeded", "failed"])
+const BULK = new Set(["mark_as_read", "clear_unread"])
 
 type Failure = CliqError | RateBudgetError
 
@@ -43,6 +52,7 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
   const accounts = yield* Accounts
   const upstream = yield* Upstream
   const queue = yield* CommandQueue
+  const query = yield* CommandsQuery
   const config = yield* DaemonConfig
   const scaled = (ms: number) => Math.max(1, Math.round(ms * config.timeScale))
   const leaseMs = Math.max(scaled(LEASE_MS), 35_000)
@@ -92,7 +102,15 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
   const target = upstream.target(account, operation)
   const decision = yield* upstream.budget.acquireWithin(target, Duration.millis(scaled(2_000)))
   if (decision._tag === "Denied") {
-    const until = Date.now() + Math.max(0, decision.retryAt - decision.now)
+    // Only one slot frees at `retryAt`: a job with others of its bucket queued before it waits for its turn instead
+    // of waking with all of them (which would cost every one a denied attempt).
+    const types = COMMAND_TYPES.filter(t => commandBucket(t) === target.bucket)
+    const ahead =
+      (yield* query.ahead({ accountIds: [command.accountId], types, commandIds: [command.id] })).get(command.id) ?? 0
+    const calls = BULK.has(command.type) ? Math.floor(ahead / Limits.bulkChatsMax) : ahead
+    const limit = upstream.budget.buckets[target.bucket]
+    const turn = Math.floor(calls / limit.threshold) * (limit.windowMs + upstream.budget.marginMs)
+    const until = Date.now() + Math.max(0, decision.retryAt - decision.now) + turn
     yield* repo.setWaiting([command.id], new Date(until), null)
     return delay(until)
   }
@@ -140,16 +158,17 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
     yield* repo.setWaiting(ids, new Date(until), info)
     return delay(until)
   }
+  // An attempt whose outcome is unknown is recorded as such, so that a later retry reads upstream state first.
+  const recorded = uncertain(error) ? { code: "outcome_unknown", message: info.message } : info
   if (isPermanent(error) || mine.attempts >= MAX_ATTEMPTS) {
     yield* repo.finish(account.id, {
-      outcomes: batch.map(c => ({ command: c, status: "failed", error: info }))
+      outcomes: batch.map(c => ({ command: c, status: "failed", error: recorded }))
     })
     yield* wakeSuccessors(batch)
     return DONE
   }
   const backoff = scaled(Math.min(300_000, 2_000 * 2 ** (mine.attempts - 1))) * (0.75 + Math.random() * 0.5)
   const until = Date.now() + Math.round(backoff)
-  const recorded = uncertain(error) ? { code: "outcome_unknown", message: info.message } : info
   yield* repo.requeue(ids, new Date(until), recorded)
   return delay(until)
 })

@@ -1,12 +1,18 @@
 import { Either, Schema } from "effect"
+import type { BucketId } from "../Cliq/Buckets.js"
 import { firstIssue } from "../Cliq/Errors.js"
+import { OPERATION_BY_ID, type OperationId } from "../Cliq/Operations.js"
 import { Limits } from "../Cliq/Requests.js"
+
+// PostgreSQL text cannot hold NUL: refused here with the field's name rather than failing the insert.
+const noNul = Schema.filter((s: string) => !s.includes("\u0000"), { message: () => "must not contain NUL characters" })
 
 const Id = (what: string) =>
   Schema.String.pipe(
     Schema.filter(s => s.trim().length > 0 && s.length <= 128, {
       message: () => `must be a ${what} of 1 to 128 characters`
-    })
+    }),
+    noNul
   )
 const ChatIdParam = Id("chat id")
 const MessageIdParam = Id("message id")
@@ -14,7 +20,8 @@ const UserIdParam = Id("user id")
 const Title = Schema.String.pipe(
   Schema.filter(s => s.trim().length >= 1 && s.length <= Limits.titleMax, {
     message: () => `must be 1 to ${Limits.titleMax} characters and not blank`
-  })
+  }),
+  noNul
 )
 const userIds = (max: number) =>
   Schema.Array(UserIdParam).pipe(
@@ -59,6 +66,26 @@ export const COMMAND_PARAMS = {
 } as const
 
 export type CommandType = keyof typeof COMMAND_PARAMS
+
+/** The upstream operation each command type is sent as (mark_as_read and clear_unread go out in bulk). */
+export const COMMAND_OPERATION: Readonly<Record<CommandType, OperationId>> = {
+  mark_as_read: "bulkReadStatusUpdate",
+  mark_as_unread: "markAsUnread",
+  clear_unread: "bulkClearUnread",
+  update_title: "updateTitle",
+  update_history_status: "updateHistoryStatus",
+  clear_local_history: "clearLocalHistory",
+  close_chat: "closeChat",
+  add_members: "addMembers",
+  remove_members: "removeMembers",
+  create_chat: "createChat",
+  fork_chat: "forkChat",
+  leave_chat: "leaveChat",
+  mute_chat: "muteChat",
+  unmute_chat: "unmuteChat"
+}
+
+export const commandBucket = (type: CommandType): BucketId => OPERATION_BY_ID[COMMAND_OPERATION[type]].bucket
 export const COMMAND_TYPES = Object.keys(COMMAND_PARAMS) as ReadonlyArray<CommandType>
 export type CommandParams<T extends CommandType = CommandType> = (typeof COMMAND_PARAMS)[T]["Type"]
 
@@ -100,7 +127,7 @@ export const parseCommand = (body: unknown): Either.Either<CommandInput, Invalid
     return Either.left({ field: "account_id", message: "must be 1 to 64 letters, digits, '_' or '-'" })
   }
   const key = record.idempotency_key
-  if (key !== undefined && (typeof key !== "string" || key.length < 1 || key.length > 200)) {
+  if (key !== undefined && (typeof key !== "string" || key.length < 1 || key.length > 200 || key.includes("\u0000"))) {
     return Either.left({ field: "idempotency_key", message: "must be a string of 1 to 200 characters" })
   }
   const params: Record<string, unknown> = {}

@@ -90,6 +90,12 @@ export type OtherEventPayloads = {
   readonly UpstreamItemRejected: { readonly path: string; readonly message: string; readonly raw: unknown }
   readonly CommandRequested: { readonly command_id: string; readonly command_type: string; readonly params: unknown }
   readonly CommandSucceeded: { readonly command_id: string; readonly command_type: string; readonly result: unknown }
+  readonly CommandRetried: {
+    readonly command_id: string
+    readonly command_type: string
+    readonly previous_attempts: number
+    readonly last_error: { readonly code: string; readonly message: string } | null
+  }
   readonly CommandFailed: {
     readonly command_id: string
     readonly command_type: string
@@ -125,5 +131,6 @@ export const EVENT_TYPES: ReadonlyArray<EventType> = [
   "UpstreamItemRejected",
   "CommandRequested",
   "CommandSucceeded",
-  "CommandFailed"
+  "CommandFailed",
+  "CommandRetried"
 ]
