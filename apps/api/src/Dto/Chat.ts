@@ -1,3 +1,4 @@
+import { parseUpstreamTime } from "@cliq-mirror/core"
 import type { ChatMembers, MirroredChatRow } from "@cliq-mirror/db/ChatsQuery"
 import { Schema } from "effect"
 
@@ -47,7 +48,7 @@ export const toChatDto = (row: MirroredChatRow): Chat =>
     removed: row.removed,
     unread_message_count: row.unreadMessageCount,
     unread_time: iso(row.unreadTime),
-    last_message_info: row.lastMessageInfo ?? null,
+    last_message_info: withUtcTime(row.lastMessageInfo ?? null),
     previous_titles: row.previousTitles,
     parent_chat_id: row.parentChatId,
     thread_message_id: row.threadMessageId,
@@ -81,3 +82,10 @@ export const toMembersDto = (members: ChatMembers): MembersPage =>
     data: members.members.map(m => ({ user_id: m.userId, name: m.name, email_id: m.emailId })),
     fetched_at: iso(members.fetchedAt)
   })
+
+/** The mirror keeps the upstream object as sent; the API gives its `time` in UTC with milliseconds like every time. */
+const withUtcTime = (info: Record<string, unknown> | null): Record<string, unknown> | null => {
+  if (info === null || (typeof info.time !== "string" && typeof info.time !== "number")) return info
+  const ms = parseUpstreamTime(info.time)
+  return ms === undefined ? info : { ...info, time: new Date(ms).toISOString() }
+}
