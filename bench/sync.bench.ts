@@ -1,4 +1,5 @@
-// npx tsx bench/sync.bench.ts [ingest] [budget] [freshness] [--chats N] [--profile DIR] [--quick]
+// npx tsx bench/sync.bench.ts [ingest] [budget] [freshness] [phases] [--chats N] [--profile DIR] [--quick]
+// (no scenario named: the first three; `phases` is a diagnostic of the ingest path and runs only when named)
 // Sync benchmarks: the simulator in this process, the daemon as a child process, on PostgreSQL (DATABASE_URL's
 // server, default local) and Redis (REDIS_URL, default local). Every database, Redis key, temporary file and process
 // they create is removed when they end, also on failure or Ctrl-C.
@@ -8,8 +9,9 @@ import { Console, Effect } from "effect"
 import { budget } from "./support/Budget.js"
 import { freshness } from "./support/Freshness.js"
 import { ingest } from "./support/Ingest.js"
+import { writePhases } from "./support/WritePhases.js"
 
-const SCENARIOS = ["ingest", "budget", "freshness"] as const
+const SCENARIOS = ["ingest", "budget", "freshness", "phases"] as const
 
 const argv = process.argv.slice(2)
 const option = (name: string) => {
@@ -18,7 +20,7 @@ const option = (name: string) => {
 }
 const quick = argv.includes("--quick")
 const chosen = SCENARIOS.filter(s => argv.includes(s))
-const selected = (s: (typeof SCENARIOS)[number]) => chosen.length === 0 || chosen.includes(s)
+const selected = (s: (typeof SCENARIOS)[number]) => (chosen.length === 0 ? s !== "phases" : chosen.includes(s))
 
 const main = Effect.gen(function* () {
   const cpu = cpus()
@@ -45,6 +47,7 @@ const main = Effect.gen(function* () {
             { pollIntervalMs: 2_500, changes: 30, spanMs: 45_000 }
           ]
     )
+  if (selected("phases")) yield* writePhases(Number(option("chats") ?? (quick ? 10_000 : 100_000)), quick ? 1 : 3)
 })
 
 // runMain turns SIGINT/SIGTERM into interruption, so every finalizer (databases, keys, the daemon) still runs.

@@ -1,7 +1,7 @@
 import { BUCKETS, defaultMarginMs } from "@cliq-mirror/core"
 import { Console, Effect } from "effect"
-import { spawnDaemon } from "./DaemonProcess.js"
-import { incrementalState, pollUntil } from "./Mirror.js"
+import { countRows, incrementalState, pollUntil } from "./Mirror.js"
+import { spawnDaemon } from "./Processes.js"
 import { pool, scratchDatabase, scratchRedisPrefix } from "./Scratch.js"
 import { fixed, grouped, table } from "./Stats.js"
 import { simulator, TOKEN, visibleChats } from "./Upstream.js"
@@ -52,7 +52,10 @@ const budgetRun = (run: BudgetRun) =>
       { everyMs: 50, timeoutMs: 5 * 60_000, daemon }
     )
     const doneAt = Date.now()
+    const mirrored = yield* countRows(sql, "chats")
     yield* daemon.stop
+    if (mirrored !== expected)
+      return yield* Effect.dieMessage(`mirror holds ${mirrored} chats, user 1 sees ${expected}`)
     const requests = sim.state.requests(seqBefore)
     const searches = requests.filter(r => r.operationId === "searchChats" && r.atMs <= doneAt)
     const windowMs = SEARCH.windowMs * run.timeScale
@@ -98,5 +101,8 @@ export const budget = (runs: ReadonlyArray<BudgetRun>) =>
         "rrrrrrrrr",
         rows
       )
+    )
+    yield* Console.log(
+      '\nbound = ceil(chats / 500) ÷ 50 × window; measured = daemon\'s "database migrated" → incremental high-water mark set. 50 calls in one window means the budget set the pace; fewer means local ingest did.'
     )
   })

@@ -1,7 +1,8 @@
-import { Console, Effect, Fiber } from "effect"
+import { ConfigProvider, Console, Effect, Fiber } from "effect"
 import type postgres from "postgres"
-import { spawnDaemon } from "./DaemonProcess.js"
+import { DaemonConfig } from "../../apps/daemon/src/Config.js"
 import { ACCOUNT, incrementalState, pollUntil } from "./Mirror.js"
+import { spawnDaemon } from "./Processes.js"
 import { pool, scratchDatabase, scratchRedisPrefix } from "./Scratch.js"
 import { fixed, median, percentile, table } from "./Stats.js"
 import { simulator, TOKEN } from "./Upstream.js"
@@ -15,7 +16,12 @@ export interface FreshnessRun {
 
 const CHATS = 2_000
 const WATCH_EVERY_MS = 50
-const DEFAULT_POLL_MS = 10_000
+/** The daemon's own default, read from its configuration with nothing set. */
+const defaultPollMs = DaemonConfig.pipe(
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
+  Effect.map(c => c.pollIntervalMs),
+  Effect.orDie
+)
 
 /** Deterministic, so two runs make the same changes at the same offsets. */
 const random = (seed: number) => () => {
@@ -132,17 +138,17 @@ const freshnessRun = (run: FreshnessRun, seed: number) =>
       { everyMs: 100, timeoutMs: 2 * 60_000, daemon }
     )
     const next = random(seed)
-    const pool_ = sim.state
+    const candidates = sim.state
       .chats()
       .filter(c => c.users.some(u => u.userIndex === 0 && !u.removed))
       .map(c => ({ id: c.chatId, renamable: c.chatType !== "direct_message" }))
     const picked = new Set<number>()
     const plan = Array.from({ length: run.changes }, (_, i) => {
       let at: number
-      do at = Math.floor(next() * pool_.length)
+      do at = Math.floor(next() * candidates.length)
       while (picked.has(at))
       picked.add(at)
-      const chat = pool_[at]!
+      const chat = candidates[at]!
       const rename = chat.renamable && next() < 0.5
       return {
         offsetMs: Math.round(next() * run.spanMs),
@@ -152,7 +158,7 @@ const freshnessRun = (run: FreshnessRun, seed: number) =>
             : { chatId: chat.id, messageId: sim.state.postMessage(chat.id, { text: `bench message ${i}` }).messageId }
       }
     }).sort((a, b) => a.offsetMs - b.offsetMs)
-    const interval = run.pollIntervalMs ?? DEFAULT_POLL_MS
+    const interval = run.pollIntervalMs ?? (yield* defaultPollMs)
     const result = yield* watch(sql, plan, run.spanMs + 3 * interval + 30_000, () =>
       sim.state
         .requests()
@@ -209,5 +215,8 @@ export const freshness = (runs: ReadonlyArray<FreshnessRun>) =>
         "lrrrrrr",
         rows
       )
+    )
+    yield* Console.log(
+      "\nDelay = the change in the simulator → the mirror's row shows it. Its split uses the simulator's request log: the first search after the change whose range reaches the present (an incremental pass, or a reconciliation walk's first page), then that search → the row."
     )
   })

@@ -1,8 +1,8 @@
 import { Console, Effect } from "effect"
 import { reloadRows, servePages } from "./Baselines.js"
-import { spawnDaemon } from "./DaemonProcess.js"
 import { countRows, incrementalState, pollUntil } from "./Mirror.js"
 import { backendCpuMs } from "./PgProcesses.js"
+import { spawnDaemon } from "./Processes.js"
 import { summariseProfile } from "./Profile.js"
 import { pool, scratchDatabase, scratchRedisPrefix } from "./Scratch.js"
 import { fixed, grouped, mib, table } from "./Stats.js"
@@ -50,12 +50,22 @@ export const ingest = (options: IngestOptions) =>
       options.profileDir ? { cpuProfDir: options.profileDir } : {}
     )
     const startedAt = yield* daemon.migrated
-    const cpuAtStart = daemon.stats()?.cpuMs ?? 0
+    const atStart = daemon.stats()
+    const cpuAtStart = atStart?.cpuMs ?? 0
+    const memory: Array<{ readonly chats: number; readonly rssKib: number }> = [
+      { chats: 0, rssKib: atStart?.rssKib ?? Number.NaN }
+    ]
     const simCpuAtStart = process.cpuUsage()
     const sql = yield* pool(db.url, 1)
     yield* pollUntil(
       "backfill",
-      incrementalState(sql).pipe(Effect.map(s => (s.highWaterMs === null ? undefined : s))),
+      incrementalState(sql).pipe(
+        Effect.map(s => {
+          const rssKib = daemon.stats()?.rssKib
+          if (rssKib !== undefined) memory.push({ chats: s.chatsObserved, rssKib })
+          return s.highWaterMs === null ? undefined : s
+        })
+      ),
       { everyMs: 50, timeoutMs: 10 * 60_000, daemon }
     )
     const doneAt = Date.now()
@@ -138,5 +148,17 @@ export const ingest = (options: IngestOptions) =>
           )
         ]
       )
+    )
+    const us = (ms: number) => fixed((1000 * ms) / mirrored, 0)
+    yield* Console.log(
+      `\nPer chat: ${us(doneAt - startedAt)} µs wall; CPU ${us((stats?.cpuMs ?? 0) - cpuAtStart)} µs daemon, ${us(pgCpuMs)} µs PostgreSQL (its backends for this database), ${us((simCpu.user + simCpu.system) / 1000)} µs simulator (this process). The daemon writes page after page, so these add up rather than overlap.`
+    )
+    const at = (share: number) => memory.find(m => m.chats >= share * mirrored) ?? memory[memory.length - 1]!
+    const marks = [0, 0.25, 0.5, 0.75, 1].map(at)
+    yield* Console.log(`\nDaemon RSS while the backfill progresses (peak ${stats ? mib(stats.peakRssKib) : "?"}):\n`)
+    yield* Console.log(
+      table(["chats mirrored", ...marks.map(m => grouped(m.chats))], "l".concat("r".repeat(marks.length)), [
+        ["RSS", ...marks.map(m => mib(m.rssKib))]
+      ])
     )
   }).pipe(Effect.scoped)

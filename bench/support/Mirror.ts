@@ -1,6 +1,6 @@
 import { Data, Effect } from "effect"
 import type postgres from "postgres"
-import type { Daemon } from "./DaemonProcess.js"
+import type { Daemon } from "./Processes.js"
 
 export const ACCOUNT = "default"
 

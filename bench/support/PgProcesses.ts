@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type postgres from "postgres"
-import { procStats } from "./DaemonProcess.js"
+import { procStats } from "./Processes.js"
 
 /** CPU time of the server processes serving one database (PostgreSQL runs on this machine), except this session's. */
 export const backendCpuMs = (sql: postgres.Sql, database: string) =>

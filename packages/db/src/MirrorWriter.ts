@@ -256,7 +256,12 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
       database
         .use((_, sql) => sql`insert into accounts (id) values (${accountId}) on conflict do nothing`)
         .pipe(Effect.asVoid)
+    /** Refreshes the planner's statistics (after the first pages of a backfill into an empty mirror). */
+    const analyze = database
+      .use((_, sql) => sql`analyze chats`)
+      .pipe(Effect.asVoid, Effect.withSpan("MirrorWriter.analyze"))
     return {
+      analyze,
       apply: Effect.fn("MirrorWriter.apply")(apply),
       ensureAccount: Effect.fn("MirrorWriter.ensureAccount")(ensureAccount)
     } as const

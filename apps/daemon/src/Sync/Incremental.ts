@@ -1,11 +1,11 @@
 import { type Account, Limits } from "@cliq-mirror/core"
 import { MirrorWriter, SyncStateRepo } from "@cliq-mirror/db"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { Upstream } from "../Upstream.js"
 import { searchKey, sortPage } from "./ChatItems.js"
 import { makeBackfillProgress } from "./Progress.js"
 import { readWalk } from "./WalkCursor.js"
-import { advance, BOUNDARY_MAX, isDone, nextRange, startWalk, type WalkState } from "./WindowWalk.js"
+import { advance, BOUNDARY_MAX, isDone, nextRange, type Range, startWalk, type WalkState } from "./WindowWalk.js"
 
 export const INCREMENTAL = "incremental"
 
@@ -37,9 +37,8 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
   let walk: WalkState =
     readWalk(state.cursor) ?? startWalk(state.highWaterMs === null ? 0 : Math.max(0, state.highWaterMs - overlapMs))
   const progress = makeBackfillProgress(account, upstream.budget)
-  while (!isDone(walk)) {
-    const [lo, hi] = nextRange(walk)!
-    const page = yield* upstream.call(account, "searchChats", INCREMENTAL, client =>
+  const fetch = ([lo, hi]: Range) =>
+    upstream.call(account, "searchChats", INCREMENTAL, client =>
       client.searchChats({
         modified_after: lo,
         ...(hi === null ? {} : { modified_before: hi }),
@@ -47,9 +46,15 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
         sort_by: "recent"
       })
     )
+  // The next range is known before the current page is written, so its call runs while the page commits: the same
+  // calls in the same order (budget and cursor unchanged), without waiting for the database in between.
+  let next = isDone(walk) ? undefined : yield* Effect.fork(fetch(nextRange(walk)!))
+  while (next) {
+    const page = yield* Fiber.join(next)
     const sorted = sortPage(page, searchKey)
     walk = advance(walk, sorted.keyed, Limits.searchLimitMax)
     const done = isDone(walk)
+    next = done ? undefined : yield* Effect.fork(fetch(nextRange(walk)!))
     yield* writer.apply({
       accountId: account.id,
       observed: sorted.observed,
@@ -58,6 +63,8 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
         ? { stream: INCREMENTAL, cursor: {}, status: "idle", success: true, ...mergeBoundary(state, walk) }
         : { stream: INCREMENTAL, cursor: { walk }, status: backfill ? "backfilling" : "polling" }
     })
+    // A fresh mirror has no statistics yet; without them the per-page row lookup scans the whole account.
+    if (backfill && walk.pages === 1) yield* writer.analyze
     if (backfill) yield* progress(walk, sorted.observed)
   }
   if (walk.overflows > 0) {

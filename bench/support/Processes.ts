@@ -1,0 +1,166 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { createInterface } from "node:readline"
+import { Data, Deferred, Duration, Effect } from "effect"
+import { cleanup, REPO_ROOT } from "./Scratch.js"
+import { tempDir } from "./Upstream.js"
+
+export class ChildFailed extends Data.TaggedError("ChildFailed")<{ readonly message: string }> {}
+
+/** Settings the bench owns; anything the caller's shell exports for a real deployment must not leak in. */
+const OWNED =
+  /^(CLIQ_|REDIS_|DATABASE_URL$|RATE_LIMITS_FILE$|POLL_INTERVAL_MS$|STATE_POLL_|RECONCILE_|MEMBERS_POLL_|SYNC_OVERLAP_|LOG_LEVEL$|API_|COMMAND_|TSX_)/
+
+export interface ProcStats {
+  /** Peak resident set (VmHWM), KiB. */
+  readonly peakRssKib: number
+  readonly rssKib: number
+  /** User + system CPU time so far, ms. */
+  readonly cpuMs: number
+}
+
+const ticksMs = 1000 / 100
+
+/** Reads /proc/<pid>: memory from `status`, CPU time from `stat` (utime + stime, in USER_HZ = 100 ticks). */
+export const procStats = (pid: number): ProcStats | undefined => {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8")
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? Number.NaN)
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return {
+      peakRssKib: kib("VmHWM"),
+      rssKib: kib("VmRSS"),
+      cpuMs: (Number(fields[11]) + Number(fields[12])) * ticksMs
+    }
+  } catch {
+    return undefined
+  }
+}
+
+export interface Child {
+  readonly pid: number
+  /** The first log line containing the `ready` text, with the time it was read. */
+  readonly ready: Effect.Effect<{ readonly line: string; readonly at: number }, ChildFailed>
+  readonly stats: () => ProcStats | undefined
+  /** Log lines seen so far that contain `text` (one of `watched`). */
+  readonly count: (text: string) => number
+  readonly tail: () => string
+  readonly running: () => boolean
+  /** SIGTERM and wait for the exit (so a --cpu-prof profile gets written); SIGKILL after 10 s. */
+  readonly stop: Effect.Effect<void>
+}
+
+const terminate = async (child: ChildProcess) => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>(resolve => child.once("exit", () => resolve()))
+  child.kill("SIGTERM")
+  const killer = setTimeout(() => child.kill("SIGKILL"), 10_000)
+  await exited
+  clearTimeout(killer)
+}
+
+interface SpawnOptions {
+  readonly ready: string
+  readonly watched?: ReadonlyArray<string>
+  readonly cpuProfDir?: string | undefined
+}
+
+/**
+ * One of the project's entry points as one node process (`node --import tsx <script>`, no npm or tsx wrapper in
+ * between), so its pid is its own and /proc shows its own memory. It runs in an empty directory, so a developer's
+ * `.env` cannot change the settings the bench leaves at their defaults. Stopped with the scope.
+ */
+const spawnScript = (
+  name: string,
+  script: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  options: SpawnOptions
+) =>
+  Effect.gen(function* () {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWNED.test(k)))
+    const cwd = yield* tempDir(name)
+    const argv = [
+      "--import",
+      import.meta.resolve("tsx"),
+      ...(options.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(options.cpuProfDir)] : []),
+      join(REPO_ROOT, script),
+      ...args
+    ]
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, argv, {
+          cwd,
+          env: { ...base, TSX_TSCONFIG_PATH: join(REPO_ROOT, "tsconfig.json"), ...env },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
+      child => cleanup(`${name} pid ${child.pid}`, () => terminate(child))
+    )
+    const ready = yield* Deferred.make<{ readonly line: string; readonly at: number }, ChildFailed>()
+    const lines: Array<string> = []
+    const counts = new Map<string, number>()
+    const onLine = (line: string) => {
+      lines.push(line)
+      if (lines.length > 200) lines.shift()
+      for (const w of options.watched ?? []) if (line.includes(w)) counts.set(w, (counts.get(w) ?? 0) + 1)
+      if (line.includes(options.ready)) Deferred.unsafeDone(ready, Effect.succeed({ line, at: Date.now() }))
+    }
+    createInterface({ input: child.stdout! }).on("line", onLine)
+    createInterface({ input: child.stderr! }).on("line", onLine)
+    const tail = () => lines.slice(-40).join("\n")
+    child.once("exit", (code, signal) =>
+      Deferred.unsafeDone(
+        ready,
+        Effect.fail(new ChildFailed({ message: `${name} exited (${code ?? signal}) before it was ready:\n${tail()}` }))
+      )
+    )
+    return {
+      pid: child.pid!,
+      ready: Deferred.await(ready).pipe(
+        Effect.timeoutFail({
+          duration: Duration.seconds(60),
+          onTimeout: () => new ChildFailed({ message: `${name} not ready within 60 s:\n${tail()}` })
+        })
+      ),
+      stats: () => procStats(child.pid!),
+      count: (text: string) => counts.get(text) ?? 0,
+      tail,
+      running: () => child.exitCode === null && child.signalCode === null,
+      stop: Effect.promise(() => terminate(child))
+    } satisfies Child
+  })
+
+export interface Daemon extends Child {
+  /** Wall-clock ms (Date.now) of the "database migrated" log line, from its own timestamp. */
+  readonly migrated: Effect.Effect<number, ChildFailed>
+}
+
+/** The daemon as `npm run daemon` runs it; SIGTERM is its graceful path, which also writes a --cpu-prof profile. */
+export const spawnDaemon = (env: Record<string, string>, options: { readonly cpuProfDir?: string | undefined } = {}) =>
+  Effect.map(
+    spawnScript("daemon", "apps/daemon/src/main.ts", [], env, {
+      ready: 'message="database migrated"',
+      watched: ["sync pass failed", "upstream throttled", "level=ERROR"],
+      cpuProfDir: options.cpuProfDir
+    }),
+    (child): Daemon => ({
+      ...child,
+      migrated: Effect.map(child.ready, ({ line, at }) => {
+        const logged = Date.parse(/timestamp=(\S+)/.exec(line)?.[1] ?? "")
+        return Number.isNaN(logged) ? at : logged
+      })
+    })
+  )
+
+/** The simulator as `npm run simulator` runs it, on a free port; yields its API base URL once it listens. */
+export const spawnSimulator = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.gen(function* () {
+    const child = yield* spawnScript("simulator", "apps/simulator/src/main.ts", ["--port", "0", ...args], env, {
+      ready: "API base:"
+    })
+    const { line } = yield* child.ready
+    return { ...child, apiBaseUrl: line.replace(/^.*API base:\s*/, "").trim() }
+  })
