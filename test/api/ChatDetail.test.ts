@@ -65,7 +65,12 @@ layer(Seeded, { timeout: "2 minutes", excludeTestServices: true })("GET /v1/chat
         removed: false,
         unread_message_count: 4,
         unread_time: "2025-01-02T03:00:00.000Z",
-        last_message_info: { message_id: "m-9", sender: "u-2", time: "2025-01-02T03:04:05.678Z", content: { text: "hi" } },
+        last_message_info: {
+          message_id: "m-9",
+          sender: "u-2",
+          time: "2025-01-02T03:04:05.678Z",
+          content: { text: "hi" }
+        },
         previous_titles: "Old name",
         parent_chat_id: "CT_0",
         thread_message_id: "tm-1",

@@ -9,31 +9,7 @@ import { Chunk, ConfigError, Effect, Layer, Logger, LogLevel, Stream } from "eff
 import { ApiRateBudgetLive, BudgetStatus, BudgetStatusLive } from "../../apps/api/src/BudgetStatus.js"
 import { ApiHttpLive } from "../../apps/api/src/Http.js"
 import { testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
-import { apiTestLayer, configLayer, DatabaseTest, databaseAt, exec, type Reply, redisLayer, TOKEN } from "./harness.js"
-
-const send = (
-  method: "GET" | "POST",
-  path: string,
-  body?: unknown,
-  options: { readonly token?: string | null; readonly raw?: string } = {}
-) =>
-  Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
-    const token = options.token === undefined ? TOKEN : options.token
-    let req = method === "POST" ? HttpClientRequest.post(path) : HttpClientRequest.get(path)
-    if (options.raw !== undefined) req = HttpClientRequest.bodyText(req, options.raw, "application/json")
-    else if (body !== undefined) req = HttpClientRequest.bodyText(req, JSON.stringify(body), "application/json")
-    if (token !== null) req = HttpClientRequest.bearerToken(req, token)
-    const response = yield* client.execute(req)
-    const text = yield* response.text
-    const contentType = response.headers["content-type"] ?? ""
-    return {
-      status: response.status,
-      text,
-      contentType,
-      body: contentType.includes("json") && text !== "" ? (JSON.parse(text) as unknown) : text
-    } satisfies Reply
-  }).pipe(Effect.scoped, Effect.orDie)
+import { apiTestLayer, configLayer, DatabaseTest, databaseAt, exec, redisLayer, send, TOKEN } from "./harness.js"
 
 const countCommands = exec((_, sql) => sql<Array<{ n: number }>>`select count(*)::int as n from commands`).pipe(
   Effect.map(rows => rows[0]!.n)

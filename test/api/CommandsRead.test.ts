@@ -1,29 +1,12 @@
 import { randomUUID } from "node:crypto"
 import { BUCKETS, RateBudgetRedis } from "@cliq-mirror/core"
 import { Database, OUTBOX_CHANNEL } from "@cliq-mirror/db"
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
-import { apiTestLayer, exec, type Reply, request, TOKEN } from "./harness.js"
+import { apiTestLayer, exec, request, send } from "./harness.js"
 
 const prefix = uniqueRedisPrefix("cmd-read")
-
-const send = (method: "GET" | "POST", path: string, body?: unknown) =>
-  Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
-    let req = method === "POST" ? HttpClientRequest.post(path) : HttpClientRequest.get(path)
-    if (body !== undefined) req = HttpClientRequest.bodyText(req, JSON.stringify(body), "application/json")
-    const response = yield* client.execute(HttpClientRequest.bearerToken(req, TOKEN))
-    const text = yield* response.text
-    const contentType = response.headers["content-type"] ?? ""
-    return {
-      status: response.status,
-      text,
-      contentType,
-      body: contentType.includes("json") && text !== "" ? (JSON.parse(text) as unknown) : text
-    } satisfies Reply
-  }).pipe(Effect.scoped, Effect.orDie)
 
 interface CommandView {
   readonly command_id: string

@@ -1,19 +1,9 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { WorkerLive } from "../commands/harness.js"
 import { HarnessInfo, Simulator, syncHarness } from "../sync/harness.js"
 import { visibleTruth } from "../sync/truth.js"
-import { apiTestLayerAt, exec, TOKEN } from "./harness.js"
-
-const send = (method: "GET" | "POST", path: string, body?: unknown) =>
-  Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
-    let req = method === "POST" ? HttpClientRequest.post(path) : HttpClientRequest.get(path)
-    if (body !== undefined) req = HttpClientRequest.bodyText(req, JSON.stringify(body), "application/json")
-    const response = yield* client.execute(HttpClientRequest.bearerToken(req, TOKEN))
-    return { status: response.status, body: (yield* response.json) as Record<string, unknown> }
-  }).pipe(Effect.scoped, Effect.orDie)
+import { apiTestLayerAt, exec, send } from "./harness.js"
 
 interface View {
   readonly status: string
@@ -50,7 +40,7 @@ layer(RetryHarness, { timeout: "2 minutes", excludeTestServices: true })("retryi
 
       const accepted = yield* send("POST", "/v1/commands", { type: "mute_chat", chat_id: chat.chatId })
       assert.strictEqual(accepted.status, 202)
-      const id = accepted.body.command_id as string
+      const id = (accepted.body as { command_id: string }).command_id
       const failed = yield* until(id, "failed")
       assert.strictEqual(failed.last_error!.code, "chat_access_denied")
       assert.strictEqual(failed.attempts, 1)

@@ -74,13 +74,24 @@ export interface Reply {
 /** A raw request, to assert on status and envelope rather than through the typed client. */
 export const request = (
   path: string,
-  options: { readonly token?: string | null; readonly method?: "GET" | "POST" } = {}
+  options: {
+    readonly token?: string | null
+    readonly method?: "GET" | "POST"
+    /** JSON-encoded as the body. */
+    readonly body?: unknown
+    /** Sent as the body as it is (malformed JSON, oversized bodies). */
+    readonly raw?: string
+  } = {}
 ) =>
   Effect.gen(function* () {
     const client = yield* HttpClient.HttpClient
     const token = options.token === undefined ? TOKEN : options.token
-    const base = options.method === "POST" ? HttpClientRequest.post(path) : HttpClientRequest.get(path)
-    const response = yield* client.execute(token === null ? base : HttpClientRequest.bearerToken(base, token))
+    let req = options.method === "POST" ? HttpClientRequest.post(path) : HttpClientRequest.get(path)
+    if (options.raw !== undefined) req = HttpClientRequest.bodyText(req, options.raw, "application/json")
+    else if (options.body !== undefined) {
+      req = HttpClientRequest.bodyText(req, JSON.stringify(options.body), "application/json")
+    }
+    const response = yield* client.execute(token === null ? req : HttpClientRequest.bearerToken(req, token))
     const text = yield* response.text
     const contentType = response.headers["content-type"] ?? ""
     return {
@@ -90,6 +101,13 @@ export const request = (
       body: contentType.includes("json") && text !== "" ? (JSON.parse(text) as unknown) : text
     } satisfies Reply
   }).pipe(Effect.scoped, Effect.orDie)
+
+export const send = (
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+  options: { readonly token?: string | null; readonly raw?: string } = {}
+) => request(path, { ...options, method, ...(body === undefined ? {} : { body }) })
 
 export type ChatInsert = typeof schema.chats.$inferInsert
 

@@ -39,15 +39,15 @@ export const appendEvents = async (tx: postgres.TransactionSql, events: Readonly
     account_id: e.accountId,
     chat_id: e.chatId,
     type: e.type,
-    payload: JSON.stringify(e.payload),
+    payload: e.payload,
     occurred_at: e.occurredAt,
     dedupe_key: e.dedupeKey
   }))
   const inserted = await tx<Array<{ seq: string; dedupe_key: string }>>`
     insert into events (event_id, account_id, chat_id, type, payload, occurred_at, dedupe_key)
-    select event_id, account_id, chat_id, type, payload::jsonb, occurred_at, dedupe_key
+    select event_id, account_id, chat_id, type, payload, occurred_at, dedupe_key
     from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(
-      event_id uuid, account_id text, chat_id text, type text, payload text, occurred_at timestamptz, dedupe_key text)
+      event_id uuid, account_id text, chat_id text, type text, payload jsonb, occurred_at timestamptz, dedupe_key text)
     on conflict do nothing
     returning seq, dedupe_key`
   return inserted.map(r => ({ seq: Number(r.seq), dedupeKey: r.dedupe_key }))
