@@ -44,8 +44,9 @@ export const syncState = pgTable(
 )
 
 /**
- * The append-only log, source of truth for every projection. `dedupe_key` makes re-observing one upstream change
- * append nothing. Appends take a transaction advisory lock so seq order equals commit order (see EventsRepo).
+ * The append-only log, source of truth for every projection. `event_id` is derived from the account and `dedupe_key`
+ * (see EventAppend), so its unique index makes re-observing one upstream change append nothing. Appends take a
+ * transaction advisory lock so seq order equals commit order (see EventAppend).
  */
 export const events = pgTable(
   "events",
@@ -62,7 +63,6 @@ export const events = pgTable(
   },
   t => [
     uniqueIndex("events_event_id_key").on(t.eventId),
-    uniqueIndex("events_dedupe_key").on(t.accountId, t.dedupeKey),
     index("events_chat_seq").on(t.accountId, t.chatId, t.seq),
     index("events_type_seq").on(t.type, t.seq)
   ]
