@@ -116,5 +116,34 @@ layer(syncHarness({ chats: 3000, users: 3, seed: 11 }), { timeout: "120 seconds"
         assert.strictEqual(sim.state.violations().length, 0)
       })
     )
+
+    it.effect("a probe answer that does not decode is recorded and retried, never probed in a loop", () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator
+        const acc = yield* account
+        const victim = visibleTruth(sim).filter(
+          t => t.chatType === "group_chat" && !t.users[0]!.removed && !t.users[0]!.closed
+        )[20]!
+        sim.state.deleteChat(victim.chatId)
+        sim.state.injectFault({ operation: "getChat", kind: "wrong_shape", count: 1_000 })
+        yield* reconcilePass(acc).pipe(Effect.timeout("30 seconds"))
+        const rejected = yield* sql(s => s<Array<{ chat_id: string }>>`select chat_id from rejected_items`)
+        assert.include(
+          rejected.map(r => r.chat_id),
+          victim.chatId
+        )
+        const rejectedEvents = yield* eventsOf("UpstreamItemRejected")
+        assert.include(
+          rejectedEvents.map(e => e.chat_id),
+          victim.chatId
+        )
+        sim.state.clearFaults()
+        yield* reconcilePass(acc)
+        const row = yield* sql(
+          s => s<Array<{ removed: boolean }>>`select removed from chats where chat_id = ${victim.chatId}`
+        )
+        assert.isTrue(row[0]!.removed)
+      })
+    )
   }
 )

@@ -1,7 +1,5 @@
 import type { ChatFlag } from "@cliq-mirror/core"
 import { Effect } from "effect"
-import { stateFromRow } from "./ChatRows.js"
-import { selectChats } from "./ChatsSql.js"
 import { Database } from "./Database.js"
 
 const FLAG_COLUMNS: Record<ChatFlag, string> = {
@@ -26,16 +24,18 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
         ).map(r => r.chat_id)
       )
     /**
-     * Chats not confirmed by any observation since `since` (candidates for a removal probe). Chats already recorded
-     * removed are left out: search does not list them, and when one comes back search shows it again.
+     * Chats not confirmed by any observation since `since` (candidates for a removal probe), in chat id order after
+     * `afterChatId`, so a caller walks them once even when a probe cannot confirm one. Chats already recorded removed
+     * are left out: search does not list them, and when one comes back search shows it again.
      */
-    const unconfirmedSince = (accountId: string, since: Date, limit: number) =>
+    const unconfirmedSince = (accountId: string, since: Date, afterChatId: string, limit: number) =>
       database.use(async (_, sql) =>
         (
           await sql<Array<{ chat_id: string }>>`
             select chat_id from chats
             where account_id = ${accountId} and not removed and synced_at < ${since.toISOString()}::timestamptz
-            order by last_modified_time desc nulls last limit ${limit}`
+              and chat_id > ${afterChatId}
+            order by chat_id limit ${limit}`
         ).map(r => r.chat_id)
       )
     /** New chats and chats whose participant count moved since their members were fetched; most recent first. */
@@ -60,13 +60,7 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
             select chat_id from rejected_items where account_id = ${accountId} order by last_seen_at limit ${limit}`
         ).map(r => r.chat_id)
       )
-    const chatState = (accountId: string, chatId: string) =>
-      database.use(async (_, sql) => {
-        const [row] = await selectChats(sql, accountId, [chatId])
-        return row ? stateFromRow(row) : undefined
-      })
     return {
-      chatState: Effect.fn("MirrorQueries.chatState")(chatState),
       flaggedIds: Effect.fn("MirrorQueries.flaggedIds")(flaggedIds),
       unconfirmedSince: Effect.fn("MirrorQueries.unconfirmedSince")(unconfirmedSince),
       needingMembers: Effect.fn("MirrorQueries.needingMembers")(needingMembers),

@@ -40,7 +40,18 @@ export const probeChats = Effect.fn("Reconciliation.probe")(function* (
     } else if ("gone" in outcome) {
       yield* writer.apply({ accountId: account.id, gone: [chatId] })
     } else {
-      yield* Effect.logWarning("probe answer did not decode", { chatId, path: outcome.invalid.path })
+      // Recorded like a malformed list item: visible in the feed, retried by id on the next reconciliation.
+      yield* writer.apply({
+        accountId: account.id,
+        rejected: [
+          {
+            raw: { sample: outcome.invalid.sample },
+            chatId,
+            path: outcome.invalid.path,
+            message: outcome.invalid.message
+          }
+        ]
+      })
     }
   }
 })
@@ -80,11 +91,13 @@ export const reconcilePass = Effect.fn("Reconciliation.pass")(function* (account
     })
   }
   let probed = 0
+  let after = ""
   while (true) {
-    const stale = yield* queries.unconfirmedSince(account.id, new Date(startedAt), PROBE_BATCH)
+    const stale = yield* queries.unconfirmedSince(account.id, new Date(startedAt), after, PROBE_BATCH)
     if (stale.length === 0) break
     yield* probeChats(account, stale)
     probed += stale.length
+    after = stale[stale.length - 1]!
   }
   const rejected = yield* queries.rejectedIds(account.id, PROBE_BATCH)
   yield* probeChats(account, rejected)
