@@ -85,20 +85,11 @@ export const selectChatsForUpdate = async (
   return rows.map(toRow)
 }
 
-export const selectChats = async (
-  sql: postgres.Sql,
-  accountId: string | null,
-  chatIds?: ReadonlyArray<string>
-): Promise<Array<ChatRow>> => {
+export const selectChats = async (sql: postgres.Sql, accountId: string | null): Promise<Array<ChatRow>> => {
   const rows =
     accountId === null
       ? await sql.unsafe(`select ${SELECT_LIST} from chats order by account_id, chat_id`)
-      : chatIds
-        ? await sql.unsafe(`select ${SELECT_LIST} from chats where account_id = $1 and chat_id = any($2)`, [
-            accountId,
-            chatIds as Array<string>
-          ])
-        : await sql.unsafe(`select ${SELECT_LIST} from chats where account_id = $1 order by chat_id`, [accountId])
+      : await sql.unsafe(`select ${SELECT_LIST} from chats where account_id = $1 order by chat_id`, [accountId])
   return rows.map(toRow)
 }
 

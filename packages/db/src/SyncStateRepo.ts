@@ -33,14 +33,6 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
           consecutiveFailures: r.consecutive_failures
         } satisfies StreamState
       })
-    const setStatus = (accountId: string, stream: string, status: string) =>
-      database
-        .use(
-          (_, sql) => sql`
-          insert into sync_state (account_id, stream, status) values (${accountId}, ${stream}, ${status})
-          on conflict (account_id, stream) do update set status = excluded.status, updated_at = now()`
-        )
-        .pipe(Effect.asVoid)
     const recordFailure = (accountId: string, stream: string, error: { code: string; message: string }) =>
       database
         .use(
@@ -54,7 +46,6 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
         .pipe(Effect.asVoid)
     return {
       read: Effect.fn("SyncStateRepo.read")(read),
-      setStatus: Effect.fn("SyncStateRepo.setStatus")(setStatus),
       recordFailure: Effect.fn("SyncStateRepo.recordFailure")(recordFailure)
     } as const
   })

@@ -47,7 +47,6 @@ export class CommandQueue extends Effect.Service<CommandQueue>()("@cliq-mirror/d
     /** Whether a job with this id is waiting to run (so adding it again was a no-op that still leaves it to run). */
     const isPending = (commandId: string) =>
       use(async q => ["waiting", "delayed", "prioritized", "waiting-children"].includes(await q.getJobState(commandId)))
-    const counts = use(q => q.getJobCounts("waiting", "delayed", "active", "prioritized"))
-    return { enqueue, promote, isPending, counts, connection, prefix: bullPrefix(prefix) } as const
+    return { enqueue, promote, isPending, connection, prefix: bullPrefix(prefix) } as const
   })
 }) {}

@@ -1,8 +1,6 @@
-import { COMMAND_OPERATION, Limits } from "@cliq-mirror/core"
+import { Limits } from "@cliq-mirror/core"
 import { type CommandRecord, CommandsRepo } from "@cliq-mirror/db"
 import { Effect } from "effect"
-
-export const OPERATION_OF = COMMAND_OPERATION
 
 /** Types where a run of commands on one chat needs only its last one sent: the final state is what counts. */
 const LAST_WINS: Partial<Record<CommandRecord["type"], ReadonlyArray<CommandRecord["type"]>>> = {

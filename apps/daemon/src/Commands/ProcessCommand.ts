@@ -1,5 +1,6 @@
 import {
   type CliqError,
+  COMMAND_OPERATION,
   COMMAND_TYPES,
   commandBucket,
   Limits,
@@ -13,7 +14,7 @@ import { Accounts } from "../Accounts.js"
 import { DaemonConfig } from "../Config.js"
 import { Upstream } from "../Upstream.js"
 import { CommandQueue } from "./CommandQueue.js"
-import { OPERATION_OF, planBatch } from "./Plan.js"
+import { planBatch } from "./Plan.js"
 import { sendBatch } from "./Send.js"
 import { verifyEffect } from "./Verify.js"
 
@@ -97,7 +98,7 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
     if (before) return delay(Date.now() + scaled(5_000))
   }
 
-  const operation = OPERATION_OF[command.type]
+  const operation = COMMAND_OPERATION[command.type]
   const planned: ReadonlyArray<CommandRecord> = recovering ? [command] : yield* planBatch(command)
   const target = upstream.target(account, operation)
   const decision = yield* upstream.budget.acquireWithin(target, Duration.millis(scaled(2_000)))

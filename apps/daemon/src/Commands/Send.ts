@@ -2,6 +2,7 @@ import {
   type Account,
   type ChatId,
   type CliqError,
+  COMMAND_OPERATION,
   diffFlag,
   type MessageId,
   observedFields,
@@ -10,7 +11,7 @@ import {
 import type { CommandOutcome, CommandRecord, Settlement } from "@cliq-mirror/db"
 import { Effect } from "effect"
 import { Upstream } from "../Upstream.js"
-import { carrierOf, OPERATION_OF } from "./Plan.js"
+import { carrierOf } from "./Plan.js"
 
 type Derive = NonNullable<Settlement["derive"]>[number]
 
@@ -49,7 +50,8 @@ export const sendBatch = (
 ): Effect.Effect<Settlement, CliqError, Upstream> =>
   Effect.gen(function* () {
     const upstream = yield* Upstream
-    const send = <A>(run: Parameters<typeof upstream.send<A>>[2]) => upstream.send(account, OPERATION_OF[job.type], run)
+    const send = <A>(run: Parameters<typeof upstream.send<A>>[2]) =>
+      upstream.send(account, COMMAND_OPERATION[job.type], run)
     const carrier = carrierOf(batch)
     const chatId = job.chatId as ChatId
     switch (job.type) {

@@ -28,7 +28,6 @@ export interface ChatState {
 }
 
 export type ChatFlag = "muted" | "closed" | "drafts" | "joined" | "pinned"
-export const CHAT_FLAGS: ReadonlyArray<ChatFlag> = ["muted", "closed", "drafts", "joined", "pinned"]
 
 /** Fields an observation of the chat object carries (everything but the filter-only flags and bookkeeping). */
 export type ObservedFields = Omit<ChatState, "muted" | "closed" | "drafts" | "joined" | "membersFetchedAt">
