@@ -7,7 +7,7 @@ import { Queue } from "bullmq"
 import { Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
-import { startDaemon } from "../support/daemonProcess.js"
+import { daemonEnv, startDaemon } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
 import { visibleTruth } from "../sync/truth.js"
@@ -31,15 +31,16 @@ const environment = (chats: number, seed: number) =>
       CommandsRepo,
       CommandsRepo.Default.pipe(Layer.provide(Layer.succeed(Database, Database.make(database))))
     )
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: prefix,
-      CLIQ_ACCESS_TOKEN: sim.state.accounts()[0]!.token,
-      CLIQ_API_BASE_URL: sim.apiBaseUrl,
-      CLIQ_TIME_SCALE: String(TIME_SCALE),
-      LOG_LEVEL: "warn"
-    }
+    const env = daemonEnv(
+      {
+        apiBaseUrl: sim.apiBaseUrl,
+        token: sim.state.accounts()[0]!.token,
+        databaseUrl: db.url,
+        redisUrl: testRedisUrl()
+      },
+      prefix,
+      TIME_SCALE
+    )
     return { sim, database, repo, env, prefix }
   })
 

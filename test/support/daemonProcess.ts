@@ -51,3 +51,25 @@ export const startDaemon = (env: Record<string, string>, entry = "apps/daemon/sr
     }
   }
 }
+
+/** The daemon's environment against a simulator, a test database and a Redis prefix (plus any overrides). */
+export const daemonEnv = (
+  target: {
+    readonly apiBaseUrl: string
+    readonly token: string
+    readonly databaseUrl: string
+    readonly redisUrl: string
+  },
+  prefix: string,
+  timeScale: number,
+  overrides: Record<string, string> = {}
+): Record<string, string> => ({
+  DATABASE_URL: target.databaseUrl,
+  REDIS_URL: target.redisUrl,
+  REDIS_PREFIX: prefix,
+  CLIQ_ACCESS_TOKEN: target.token,
+  CLIQ_API_BASE_URL: target.apiBaseUrl,
+  CLIQ_TIME_SCALE: String(timeScale),
+  LOG_LEVEL: "warn",
+  ...overrides
+})

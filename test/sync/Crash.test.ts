@@ -2,7 +2,7 @@ import { replayProjections } from "@cliq-mirror/db"
 import postgres from "postgres"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
-import { startDaemon } from "../support/daemonProcess.js"
+import { daemonEnv, startDaemon } from "../support/daemonProcess.js"
 import { createTestDatabase, type TestDatabase } from "../support/database.js"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
 import { expectedRow, MIRROR_ROW_SQL, normalise, visibleTruth } from "./truth.js"
@@ -30,19 +30,22 @@ describe("crash safety", () => {
   it("kill -9 at any moment of the backfill, then a restart, gives the truth with no event twice", {
     timeout: 240_000
   }, async () => {
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: prefix,
-      CLIQ_ACCESS_TOKEN: sim.state.accounts()[0]!.token,
-      CLIQ_API_BASE_URL: sim.apiBaseUrl,
-      CLIQ_TIME_SCALE: "0.01",
-      POLL_INTERVAL_MS: "200",
-      STATE_POLL_INTERVAL_MS: "600000",
-      RECONCILE_PAUSE_MS: "600000",
-      MEMBERS_POLL_INTERVAL_MS: "600000",
-      LOG_LEVEL: "warning"
-    }
+    const env = daemonEnv(
+      {
+        apiBaseUrl: sim.apiBaseUrl,
+        token: sim.state.accounts()[0]!.token,
+        databaseUrl: db.url,
+        redisUrl: testRedisUrl()
+      },
+      prefix,
+      0.01,
+      {
+        POLL_INTERVAL_MS: "200",
+        STATE_POLL_INTERVAL_MS: "600000",
+        RECONCILE_PAUSE_MS: "600000",
+        MEMBERS_POLL_INTERVAL_MS: "600000"
+      }
+    )
     const events = async () => Number((await sql`select count(*)::int as n from events`)[0]!.n)
     const highWater = async () =>
       (await sql`select high_water_ms from sync_state where stream = 'incremental'`)[0]?.high_water_ms ?? null

@@ -5,6 +5,7 @@ import { CommandQueue } from "../../apps/daemon/src/Commands/CommandQueue.js"
 import { MirrorLive, UpstreamLive } from "../../apps/daemon/src/Infra.js"
 import type { RunningSimulator, SimulatorOptions } from "../../apps/simulator/src/index.js"
 import { startSimulator } from "../../apps/simulator/src/index.js"
+import { daemonEnv } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
 import { testConfig } from "../support/layers.js"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
@@ -41,16 +42,17 @@ export const syncHarness = (
       const db = yield* testDatabase
       const redisPrefix = uniqueRedisPrefix("sync")
       yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(redisPrefix)))
-      const vars = {
-        DATABASE_URL: db.url,
-        REDIS_URL: testRedisUrl(),
-        REDIS_PREFIX: redisPrefix,
-        CLIQ_ACCESS_TOKEN: sim.state.accounts()[0]!.token,
-        CLIQ_API_BASE_URL: sim.apiBaseUrl,
-        CLIQ_TIME_SCALE: String(TIME_SCALE),
-        SYNC_OVERLAP_MS: "2000",
-        ...extraVars
-      }
+      const vars = daemonEnv(
+        {
+          apiBaseUrl: sim.apiBaseUrl,
+          token: sim.state.accounts()[0]!.token,
+          databaseUrl: db.url,
+          redisUrl: testRedisUrl()
+        },
+        redisPrefix,
+        TIME_SCALE,
+        { SYNC_OVERLAP_MS: "2000", ...extraVars }
+      )
       const services = Layer.mergeAll(Accounts.Default, UpstreamLive, CommandQueue.Default).pipe(
         Layer.provideMerge(MirrorLive),
         Layer.provide(testConfig(vars))

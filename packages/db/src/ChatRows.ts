@@ -1,12 +1,12 @@
 import type { ChatState } from "@cliq-mirror/core"
 import type { chats } from "./schema.js"
+import { toDate } from "./Timestamps.js"
 
 export type ChatRow = typeof chats.$inferSelect
 export type ChatInsert = typeof chats.$inferInsert
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms))
-const ms = (d: Date | string | null): number | null =>
-  d === null ? null : d instanceof Date ? d.getTime() : Date.parse(d)
+const ms = (d: Date | string | null): number | null => toDate(d)?.getTime() ?? null
 
 export const stateFromRow = (r: ChatRow): ChatState => ({
   chatId: r.chatId,

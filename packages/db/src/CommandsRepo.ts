@@ -5,6 +5,7 @@ import type postgres from "postgres"
 import { Database, type DbError } from "./Database.js"
 import { appendEvents } from "./EventAppend.js"
 import { type ObservedChat, type PageWrite, writePage } from "./MirrorWriter.js"
+import { toDate } from "./Timestamps.js"
 
 export interface CommandRecord {
   readonly id: string
@@ -59,9 +60,6 @@ type Row = {
   updated_at: Date | string
   completed_at: Date | string | null
 }
-
-/** The pool's timestamp parser may hand back strings (drizzle installs its own); both become Dates here. */
-const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v))
 
 export const toRecord = (r: Row): CommandRecord => ({
   id: r.id,
