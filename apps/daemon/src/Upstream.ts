@@ -4,6 +4,7 @@ import {
   budgetKey,
   CliqClient,
   type CliqError,
+  type Granted,
   OPERATION_BY_ID,
   type OperationId,
   RateBudget,
@@ -26,46 +27,55 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
     }
 
     /**
-     * The call itself, for a caller that already holds the slot. A retry the client makes on its own (one, after a 401
-     * and a token renewal) takes its own slot first: the upstream counts every request that arrives.
+     * The call itself, for a caller that already holds the slot (`grant`, taken for this operation's bucket; a slot of
+     * another bucket is given back and one of the right bucket taken). A retry the client makes on its own (one, after
+     * a 401 and a token renewal) takes its own slot first: the upstream counts every request that arrives. Every slot
+     * used is settled when the call ends, so it counts from the answer rather than the grant.
      */
     const send = <A>(
       account: Account,
       operation: OperationId,
+      grant: Granted,
       run: (client: AccountClient) => Effect.Effect<A, CliqError>
-    ): Effect.Effect<A, CliqError> => {
-      let slotHeld = true
-      const client = cliq.forAccount(account, {
-        beforeSend: op => {
-          if (slotHeld) {
-            slotHeld = false
-            return Effect.void
-          }
-          return budget.acquire(target(account, op.id)).pipe(Effect.asVoid, Effect.orDie)
-        }
+    ): Effect.Effect<A, CliqError> =>
+      Effect.suspend(() => {
+        const held: Array<Granted> = []
+        const own = target(account, operation)
+        const first =
+          grant.bucket === own.bucket && grant.key === own.key
+            ? Effect.succeed(grant)
+            : budget.refund(grant).pipe(Effect.zipRight(budget.acquire(own)))
+        const client = cliq.forAccount(account, {
+          beforeSend: op =>
+            (held.length === 0 ? first : budget.acquire(target(account, op.id))).pipe(
+              Effect.map(slot => held.push(slot)),
+              Effect.asVoid,
+              Effect.orDie
+            )
+        })
+        return run(client).pipe(
+          Effect.tapError(e =>
+            e._tag === "CliqThrottled"
+              ? budget
+                  .lock({
+                    ...target(account, e.operation),
+                    ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs })
+                  })
+                  .pipe(
+                    Effect.tap(lock =>
+                      Effect.logWarning("upstream throttled; bucket locked", {
+                        bucket: lock.bucket,
+                        until: lock.lockedUntil
+                      })
+                    ),
+                    Effect.ignore
+                  )
+              : Effect.void
+          ),
+          Effect.ensuring(Effect.forEach(held, slot => Effect.ignore(budget.settle(slot)), { discard: true })),
+          Effect.withSpan("Upstream.send", { attributes: { operation, account: account.id } })
+        )
       })
-      return run(client).pipe(
-        Effect.tapError(e =>
-          e._tag === "CliqThrottled"
-            ? budget
-                .lock({
-                  ...target(account, e.operation),
-                  ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs })
-                })
-                .pipe(
-                  Effect.tap(lock =>
-                    Effect.logWarning("upstream throttled; bucket locked", {
-                      bucket: lock.bucket,
-                      until: lock.lockedUntil
-                    })
-                  ),
-                  Effect.ignore
-                )
-            : Effect.void
-        ),
-        Effect.withSpan("Upstream.send", { attributes: { operation, account: account.id } })
-      )
-    }
 
     const call = <A>(
       account: Account,
@@ -75,7 +85,7 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
     ): Effect.Effect<A, CliqError | RateBudgetError> =>
       budget
         .acquire({ ...target(account, operation), ...(share ? { share } : {}) })
-        .pipe(Effect.zipRight(send(account, operation, run)))
+        .pipe(Effect.flatMap(grant => send(account, operation, grant, run)))
 
     return { call, send, target, budget } as const
   })

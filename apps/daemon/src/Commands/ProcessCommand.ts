@@ -138,7 +138,10 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
     notIdempotent && (recovering || mine.lastError?.code === "outcome_unknown")
       ? yield* verifyEffect(account, mine).pipe(Effect.orElseSucceed(() => Option.none<Settlement>()))
       : Option.none()
-  const attempt = Option.isSome(verified) ? Effect.succeed(verified.value) : sendBatch(account, mine, batch)
+  // Verification settled the command without sending it: the slot taken for the send goes back.
+  const attempt = Option.isSome(verified)
+    ? Effect.as(Effect.ignore(upstream.budget.refund(decision)), verified.value)
+    : sendBatch(account, mine, batch, decision)
 
   const settled = yield* Effect.either(attempt)
   if (settled._tag === "Right") {

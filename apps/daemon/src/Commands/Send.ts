@@ -4,6 +4,7 @@ import {
   type CliqError,
   COMMAND_OPERATION,
   diffFlag,
+  type Granted,
   type MessageId,
   observedFields,
   type UserId
@@ -40,18 +41,19 @@ const str = (c: CommandRecord, key: string) => c.params[key] as string
 const ids = (c: CommandRecord, key: string) => c.params[key] as ReadonlyArray<string>
 
 /**
- * Sends one planned batch (its budget slot is already held) and maps the upstream answer back onto every command
+ * Sends one planned batch with the budget slot already taken for it (`grant`) and maps the upstream answer back onto every command
  * it carried, with the state changes to record. Fails with the upstream error for the caller to classify.
  */
 export const sendBatch = (
   account: Account,
   job: CommandRecord,
-  batch: ReadonlyArray<CommandRecord>
+  batch: ReadonlyArray<CommandRecord>,
+  grant: Granted
 ): Effect.Effect<Settlement, CliqError, Upstream> =>
   Effect.gen(function* () {
     const upstream = yield* Upstream
-    const send = <A>(run: Parameters<typeof upstream.send<A>>[2]) =>
-      upstream.send(account, COMMAND_OPERATION[job.type], run)
+    const send = <A>(run: Parameters<typeof upstream.send<A>>[3]) =>
+      upstream.send(account, COMMAND_OPERATION[job.type], grant, run)
     const carrier = carrierOf(batch)
     const chatId = job.chatId as ChatId
     switch (job.type) {
@@ -104,7 +106,8 @@ export const sendBatch = (
       case "mute_chat":
       case "unmute_chat": {
         const muted = carrier.type === "mute_chat"
-        yield* upstream.send(account, muted ? "muteChat" : "unmuteChat", c =>
+        // The run's last command decides, and it may be of the other type (another bucket): send swaps the slot.
+        yield* upstream.send(account, muted ? "muteChat" : "unmuteChat", grant, c =>
           muted ? c.muteChat(carrier.chatId as ChatId) : c.unmuteChat(carrier.chatId as ChatId)
         )
         return {

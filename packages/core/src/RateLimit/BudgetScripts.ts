@@ -73,6 +73,17 @@ return {0, reason, now + window, now}
 `
 
 /**
+ * KEYS: log. ARGV: windowUs (effective), then the grant's members. Moves each member still in the log to now, never
+ * back; keeps the log alive for a window from now. Returns nowUs.
+ */
+export const settleScript = `${NOW}
+local score = string.format("%.0f", now)
+for i = 2, #ARGV do redis.call("ZADD", KEYS[1], "XX", "GT", score, ARGV[i]) end
+redis.call("PEXPIRE", KEYS[1], string.format("%.0f", math.ceil(tonumber(ARGV[1]) / 1000) + 1000))
+return now
+`
+
+/**
  * KEYS: lock. ARGV: durationUs. Extends, never shortens. Returns {lockedUntilUs, nowUs}.
  */
 export const lockScript = `${NOW}

@@ -86,6 +86,12 @@ export interface RateBudgetShape {
   ) => Effect.Effect<BudgetDecision, RateBudgetError>
   /** Gives back a slot whose call was never sent. A sent call stays counted even if it failed: upstream counts arrivals. */
   readonly refund: (grant: Granted) => Effect.Effect<void, RateBudgetError>
+  /**
+   * The call of this grant has ended (answered, failed or cancelled): its slot is counted from now on, a time no earlier
+   * than its arrival upstream, instead of from the grant. A call that left late (a cold connection, a stalled event
+   * loop, work done between grant and send) then cannot slide the window under the upstream's.
+   */
+  readonly settle: (grant: Granted) => Effect.Effect<void, RateBudgetError>
   /** After a throttle response: nothing is granted for this key and bucket until the lock period has passed. */
   readonly lock: (request: LockRequest) => Effect.Effect<BucketLock, RateBudgetError>
   readonly usage: (target: BudgetTarget) => Effect.Effect<BudgetUsage, RateBudgetError>

@@ -58,6 +58,15 @@ export const make = Effect.fn("RateBudgetMemory.make")(function* (options: Budge
     state.log = state.log.filter(entry => !members.has(entry.member))
   })
 
+  const settle = Effect.fn("RateBudget.settle")(function* (grant: Granted) {
+    const members = new Set(grantMembers(grant.slotId, grant.cost))
+    const now = yield* nowUs
+    const state = stateOf(grant)
+    state.log = state.log
+      .map(entry => (members.has(entry.member) && entry.atUs < now ? { ...entry, atUs: now } : entry))
+      .sort((a, b) => a.atUs - b.atUs)
+  })
+
   const lock = Effect.fn("RateBudget.lock")(function* (request: LockRequest) {
     const lockMs = Math.max(settings.buckets[request.bucket].lockMs, request.retryAfterMs ?? 0)
     const now = yield* nowUs
@@ -95,6 +104,7 @@ export const make = Effect.fn("RateBudgetMemory.make")(function* (options: Budge
     tryAcquire,
     ...makeAcquire(tryAcquire),
     refund,
+    settle,
     lock,
     usage,
     snapshot

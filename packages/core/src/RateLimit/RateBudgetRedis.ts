@@ -3,7 +3,7 @@ import { Config, Effect, Layer, Redacted, Runtime } from "effect"
 import { Redis } from "ioredis"
 import type { BucketId } from "../Cliq/Buckets.js"
 import { grantMembers } from "./Admission.js"
-import { acquireScript, lockScript, usageScript } from "./BudgetScripts.js"
+import { acquireScript, lockScript, settleScript, usageScript } from "./BudgetScripts.js"
 import { type BudgetOptions, makeSettings } from "./BudgetSettings.js"
 import {
   type BudgetRequest,
@@ -32,6 +32,7 @@ type UsageReply = [number, number, number, number, ...Array<string | number>]
 interface BudgetRedis extends Redis {
   cliqBudgetAcquire(log: string, lock: string, ...args: Args): Promise<AcquireReply>
   cliqBudgetLock(lock: string, durationUs: number): Promise<[number, number]>
+  cliqBudgetSettle(log: string, windowUs: number, ...members: ReadonlyArray<string>): Promise<number>
   cliqBudgetUsage(log: string, lock: string, windowUs: number, rawWindowUs: number): Promise<UsageReply>
 }
 
@@ -71,6 +72,7 @@ export const make = Effect.fn("RateBudgetRedis.make")(function* (options: RedisB
   const redis = client as BudgetRedis
   redis.defineCommand("cliqBudgetAcquire", { lua: acquireScript, numberOfKeys: 2 })
   redis.defineCommand("cliqBudgetLock", { lua: lockScript, numberOfKeys: 1 })
+  redis.defineCommand("cliqBudgetSettle", { lua: settleScript, numberOfKeys: 1 })
   redis.defineCommand("cliqBudgetUsage", { lua: usageScript, numberOfKeys: 2, readOnly: true })
 
   const prefix = options.prefix ?? "cliq-mirror:budget:"
@@ -101,6 +103,12 @@ export const make = Effect.fn("RateBudgetRedis.make")(function* (options: RedisB
   const refund = Effect.fn("RateBudget.refund")(function* (grant: Granted) {
     const { log } = keysOf(grant)
     yield* use("refund", r => r.zrem(log, ...grantMembers(grant.slotId, grant.cost)))
+  })
+
+  const settle = Effect.fn("RateBudget.settle")(function* (grant: Granted) {
+    const { log } = keysOf(grant)
+    const windowUs = settings.effectiveWindowUs(grant.bucket)
+    yield* use("settle", r => r.cliqBudgetSettle(log, windowUs, ...grantMembers(grant.slotId, grant.cost)))
   })
 
   const lock = Effect.fn("RateBudget.lock")(function* (request: LockRequest) {
@@ -160,6 +168,7 @@ export const make = Effect.fn("RateBudgetRedis.make")(function* (options: RedisB
     tryAcquire,
     ...makeAcquire(tryAcquire),
     refund,
+    settle,
     lock,
     usage,
     snapshot

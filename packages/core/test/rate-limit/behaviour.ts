@@ -128,6 +128,30 @@ export const budgetBehaviour = (name: string, makeLayer: BudgetLayer) =>
       )
     )
 
+    it.live("settle counts a slot from the end of its call; a refunded slot stays gone", () =>
+      withBudget({}, budget =>
+        Effect.gen(function* () {
+          const request = target("chats.get")
+          const threshold = budget.buckets["chats.get"].threshold
+          const window = effectiveWindow(budget, "chats.get")
+          const all = (yield* budget.tryAcquire({ ...request, cost: threshold })) as Granted
+          yield* Effect.sleep(Duration.millis(300))
+          yield* budget.settle(all)
+          const denied = (yield* budget.tryAcquire(request)) as Denied
+          assert.strictEqual(denied._tag, "Denied")
+          // Counted from the settle (≥ 300 ms after the grant), not from the grant.
+          expect(denied.retryAt).toBeGreaterThanOrEqual(all.at + 300 + window)
+          expect(denied.retryAt).toBeLessThanOrEqual(denied.now + window + 1)
+
+          const other = target("chats.get")
+          const one = (yield* budget.tryAcquire({ ...other, cost: threshold })) as Granted
+          yield* budget.refund(one)
+          yield* budget.settle(one)
+          assert.strictEqual((yield* budget.tryAcquire({ ...other, cost: threshold }))._tag, "Granted")
+        })
+      )
+    )
+
     it.live("rejects costs that could never be granted and undeclared shares, as typed errors", () =>
       withBudget({ shares: SHARES }, budget =>
         Effect.gen(function* () {
