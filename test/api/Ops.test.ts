@@ -35,6 +35,21 @@ layer(apiTestLayerAt({ databaseUrl: CLOSED_POSTGRES, redisUrl: CLOSED_REDIS }), 
     })
   )
 
+  it.effect("a /v1 read or command while the database is down is a 503 not_ready, not a 500", () =>
+    Effect.gen(function* () {
+      const chats = yield* request("/v1/chats")
+      assert.strictEqual(chats.status, 503)
+      assert.deepStrictEqual(chats.body, {
+        error: { code: "not_ready", message: "the database is not answering; try again shortly" }
+      })
+      const command = yield* request("/v1/commands", {
+        method: "POST",
+        body: { type: "close_chat", chat_id: "c-1" }
+      })
+      assert.strictEqual(command.status, 503)
+    })
+  )
+
   it.effect("metrics still render the process counters and say the database is down", () =>
     Effect.gen(function* () {
       const metrics = yield* request("/metrics", { token: null })

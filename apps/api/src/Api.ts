@@ -164,5 +164,6 @@ export class Api extends HttpApi.make("cliq-mirror")
   .addError(InvalidParameter)
   .addError(PayloadTooLarge)
   .addError(Internal)
+  .addError(NotReady)
   .annotate(OpenApi.Title, "cliq-mirror read API")
   .annotate(OpenApi.Transform, documentRenderedErrors) {}

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "@cliq-mirror/db"
 import {
   HttpApi,
   HttpApiBuilder,
@@ -9,7 +10,16 @@ import {
 } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
 import { Api } from "./Api.js"
-import { type ApiError, Internal, InvalidParameter, isApiError, NotFound, PayloadTooLarge, statusOf } from "./Errors.js"
+import {
+  type ApiError,
+  Internal,
+  InvalidParameter,
+  isApiError,
+  NotFound,
+  NotReady,
+  PayloadTooLarge,
+  statusOf
+} from "./Errors.js"
 import { countRequest } from "./Metrics.js"
 
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -44,6 +54,10 @@ const toApiError = (cause: Cause.Cause<unknown>): Option.Option<ApiError> => {
   if (Option.isSome(failure) ? isBodyTooLarge(failure.value) : Option.exists(defect, isBodyTooLarge)) {
     return Option.some(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`))
   }
+  // A route gives up on a database error as a defect; one that never reached the database is a 503, not a 500.
+  if (Option.exists(defect, isDatabaseUnavailable)) {
+    return Option.some(NotReady.of("the database is not answering; try again shortly"))
+  }
   return Option.none()
 }
 
@@ -65,7 +79,7 @@ const routeTemplates = (): Array<{ readonly method: string; readonly template: s
 
 /**
  * The one edge every request passes: it refuses oversized bodies, renders every failure — typed errors, 400 decode
- * errors, unknown routes, defects — as `{ error: { code, message, field? } }` (never a stack trace), logs defects,
+ * errors, unknown routes, an unreachable database (503), defects — as `{ error: { code, message, field? } }` (never a stack trace), logs defects,
  * and counts requests by route template and status.
  */
 export const EdgeLive = HttpApiBuilder.middleware(

@@ -10,6 +10,36 @@ export class DbError extends Data.TaggedError("DbError")<{ readonly cause: unkno
   }
 }
 
+// Node's socket errors and postgres.js' own connection codes.
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED"
+])
+// SQLSTATEs: class 08 (connection exception), shutdown and startup (57P01–57P03), too many connections (53300).
+const UNAVAILABLE_STATE = /^(08...|57P0[123]|53300)$/
+
+/**
+ * True when the database could not be reached or refused to serve (not when a statement failed): a caller can say
+ * "try again later" (503) rather than "internal error". Follows the `cause` chain (drizzle wraps postgres.js' errors).
+ */
+export const isDatabaseUnavailable = (error: unknown): boolean => {
+  for (let at: unknown = error, depth = 0; at !== null && typeof at === "object" && depth < 8; depth++) {
+    const code = (at as { readonly code?: unknown }).code
+    if (typeof code === "string" && (CONNECTION_CODES.has(code) || UNAVAILABLE_STATE.test(code))) return true
+    at = (at as { readonly cause?: unknown }).cause
+  }
+  return false
+}
+
 export type Db = PostgresJsDatabase<typeof schema>
 export type Sql = postgres.Sql
 
