@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import type { OAuthScope, Operation } from "@cliq-mirror/core"
+import { type OAuthScope, type Operation, ZOHO_TOKEN_LIMITS as TOKEN_LIMITS } from "@cliq-mirror/core"
 import type { RefreshTokenConfig } from "./Options.js"
 import { json, type Reply } from "./Replies.js"
 
@@ -10,12 +10,6 @@ export const ALL_SCOPES: ReadonlyArray<OAuthScope> = [
   "ZohoCliq.Chats.DELETE",
   "ZohoCliq.Messages.UPDATE"
 ]
-
-/**
- * Zoho Accounts limits per refresh token (CLIQ_API.md §2.4, §9.27). They are not Cliq buckets, so they are not in
- * the core bucket table; the window shrinks with the time scale like every other period.
- */
-export const TOKEN_LIMITS = { mintsPerWindow: 10, mintWindowMs: 10 * 60_000, liveTokens: 10 } as const
 
 export interface AccessTokenRecord {
   readonly token: string

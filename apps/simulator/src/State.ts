@@ -1,4 +1,5 @@
-import { Auth, type IssueTokenInput, TOKEN_LIMITS } from "./Auth.js"
+import { ZOHO_TOKEN_LIMITS as TOKEN_LIMITS } from "@cliq-mirror/core"
+import { Auth, type IssueTokenInput } from "./Auth.js"
 import { ChatStore } from "./ChatStore.js"
 import { Clock } from "./Clock.js"
 import {

@@ -1,5 +1,6 @@
 export * from "./Accounts/Account.js"
 export * from "./Accounts/AccountsConfig.js"
+export * from "./Cliq/Auth/TokenLimits.js"
 export * from "./Cliq/Auth/TokenStore.js"
 export * from "./Cliq/Buckets.js"
 export * from "./Cliq/ChatDto.js"

@@ -4,6 +4,7 @@ import { Clock, Deferred, Duration, Effect, FiberId, Option, Redacted, type Scop
 import { type Account, credentialsFingerprint, type RefreshAuth } from "../../Accounts/Account.js"
 import { type CliqAuthError, CliqNeedsReauth, CliqTokenUnavailable } from "../Errors.js"
 import { mintAccessToken } from "./TokenEndpoint.js"
+import { ZOHO_TOKEN_LIMITS } from "./TokenLimits.js"
 import type { CachedToken, TokenStoreError, TokenStoreShape } from "./TokenStore.js"
 
 export interface TokenProvider {
@@ -32,8 +33,8 @@ export interface TokenPolicy {
 
 export const tokenPolicy = (timeScale: number, requestTimeout: Duration.DurationInput): TokenPolicy => ({
   refreshMarginMs: 5 * 60_000 * timeScale,
-  mintWindowMs: 10 * 60_000 * timeScale,
-  mintMax: 10,
+  mintWindowMs: ZOHO_TOKEN_LIMITS.mintWindowMs * timeScale,
+  mintMax: ZOHO_TOKEN_LIMITS.mintsPerWindow,
   minIntervalMs: 60_000 * timeScale,
   lockTtlMs: Duration.toMillis(requestTimeout) + 5_000,
   requestTimeout

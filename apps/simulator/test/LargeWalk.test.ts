@@ -14,7 +14,8 @@ beforeAll(async () => {
 afterAll(() => sim.close())
 
 describe("100,000 chats", () => {
-  it("serves every chat through 500-item search pages at ≥ 10,000 chats per CPU second", async () => {
+  // Its speed is measured by `npm run bench -- simulator`.
+  it("serves every chat through 500-item search pages walked backwards", async () => {
     const api = client(sim)
     const expected = new Set(
       sim.state
@@ -25,8 +26,6 @@ describe("100,000 chats", () => {
     const seen = new Set<string>()
     let served = 0
     let before: number | undefined
-    const cpu = process.cpuUsage()
-    const started = performance.now()
     for (;;) {
       const res = await api.get(
         "/chats/search",
@@ -43,12 +42,7 @@ describe("100,000 chats", () => {
       expect(before === undefined || next < before).toBe(true)
       before = next
     }
-    const used = process.cpuUsage(cpu)
-    const cpuSeconds = (used.user + used.system) / 1e6
-    const wallSeconds = (performance.now() - started) / 1000
     expect(seen).toEqual(expected)
     expect(served).toBeGreaterThanOrEqual(expected.size)
-    expect(expected.size / cpuSeconds).toBeGreaterThan(10_000)
-    expect(wallSeconds).toBeLessThan(60)
   })
 })
