@@ -1,5 +1,8 @@
+import { existsSync, readFileSync } from "node:fs"
 import { createServer, request as httpRequest } from "node:http"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { BUCKETS, type CommandInput, maxInAnyWindow, OPERATION_BY_ID } from "@cliq-mirror/core"
 import { CommandsRepo, Database, makeDatabase } from "@cliq-mirror/db"
 import { assert, describe, it } from "@effect/vitest"
@@ -177,8 +180,14 @@ describe("two daemon processes", () => {
         yield* repo.intake(inputs, "default")
 
         const proxies = [yield* countingProxy(sim.url), yield* countingProxy(sim.url)]
+        const heartbeat = join(tmpdir(), `cliq-mirror-heartbeat-${process.pid}-${Date.now()}`)
         const daemons = [
-          yield* daemon({ ...env, CLIQ_API_BASE_URL: `${proxies[0]!.url}/api/v3` }),
+          yield* daemon({
+            ...env,
+            CLIQ_API_BASE_URL: `${proxies[0]!.url}/api/v3`,
+            DAEMON_HEARTBEAT_FILE: heartbeat,
+            DAEMON_HEARTBEAT_INTERVAL_MS: "200"
+          }),
           yield* daemon({ ...env, CLIQ_API_BASE_URL: `${proxies[1]!.url}/api/v3` })
         ]
         const since = sim.state.requests().at(-1)?.seq ?? 0
@@ -215,6 +224,13 @@ describe("two daemon processes", () => {
           shares.every(n => n > 0),
           `mutations per process: ${shares.join(", ")}`
         )
+
+        // The first daemon's heartbeat is fresh while it runs, and gone once it has stopped.
+        const beat = JSON.parse(readFileSync(heartbeat, "utf8")) as { at: string; postgres: string; redis: string }
+        assert.deepStrictEqual({ ...beat, at: "" }, { at: "", postgres: "ok", redis: "ok" })
+        assert.isBelow(Date.now() - Date.parse(beat.at), 5_000)
+        yield* Effect.promise(() => daemons[0]!.stop())
+        assert.isFalse(existsSync(heartbeat))
       }),
     { timeout: 180_000 }
   )

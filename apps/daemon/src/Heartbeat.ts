@@ -1,0 +1,38 @@
+import { integerSetting } from "@cliq-mirror/core"
+import { Database } from "@cliq-mirror/db"
+import { FileSystem } from "@effect/platform"
+import { Config, Effect, Layer, Option, Schedule } from "effect"
+import { Upstream } from "./Upstream.js"
+
+const HeartbeatConfig = Config.all({
+  file: Config.option(Config.nonEmptyString("DAEMON_HEARTBEAT_FILE")),
+  intervalMs: integerSetting("DAEMON_HEARTBEAT_INTERVAL_MS", 10_000, 100, " (milliseconds)")
+})
+
+/**
+ * With DAEMON_HEARTBEAT_FILE set, the daemon rewrites that file (`{"at":…,"postgres":"ok","redis":"ok"}`) every
+ * DAEMON_HEARTBEAT_INTERVAL_MS while both Postgres and Redis answer it. A supervisor tells a live daemon from a stuck
+ * or cut-off one by the file's age (docker-compose.yml's healthcheck does). Written to a temporary name and renamed,
+ * so a reader never sees half a file.
+ */
+export const HeartbeatLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { file, intervalMs } = yield* HeartbeatConfig
+    if (Option.isNone(file)) return
+    const path = file.value
+    const fs = yield* FileSystem.FileSystem
+    const database = yield* Database
+    const { budget } = yield* Upstream
+    const beat = Effect.gen(function* () {
+      yield* database.ping
+      yield* budget.usage({ key: "heartbeat", bucket: "chats.get" })
+      yield* fs.writeFileString(
+        `${path}.tmp`,
+        JSON.stringify({ at: new Date().toISOString(), postgres: "ok", redis: "ok" })
+      )
+      yield* fs.rename(`${path}.tmp`, path)
+    }).pipe(Effect.catchAll(error => Effect.logWarning("heartbeat skipped", { reason: String(error) })))
+    yield* Effect.forkScoped(Effect.repeat(beat, Schedule.spaced(intervalMs)))
+    yield* Effect.addFinalizer(() => fs.remove(path).pipe(Effect.ignore))
+  })
+)
