@@ -151,7 +151,7 @@ export const ingest = (options: IngestOptions) =>
     )
     const us = (ms: number) => fixed((1000 * ms) / mirrored, 0)
     yield* Console.log(
-      `\nPer chat: ${us(doneAt - startedAt)} µs wall; CPU ${us((stats?.cpuMs ?? 0) - cpuAtStart)} µs daemon, ${us(pgCpuMs)} µs PostgreSQL (its backends for this database), ${us((simCpu.user + simCpu.system) / 1000)} µs simulator (this process). The daemon writes page after page, so these add up rather than overlap.`
+      `\nPer chat: ${us(doneAt - startedAt)} µs wall; CPU ${us((stats?.cpuMs ?? 0) - cpuAtStart)} µs daemon, ${us(pgCpuMs)} µs PostgreSQL (its backends for this database), ${us((simCpu.user + simCpu.system) / 1000)} µs simulator (this process). The daemon locks and diffs a page while PostgreSQL commits the one before, so these partly overlap.`
     )
     const at = (share: number) => memory.find(m => m.chats >= share * mirrored) ?? memory[memory.length - 1]!
     const marks = [0, 0.25, 0.5, 0.75, 1].map(at)

@@ -22,7 +22,11 @@ interface Variant {
 const REST = "writePage's JS between its statements (diff, event rows, JSON.stringify), begin, commit"
 
 const VARIANTS: ReadonlyArray<Variant> = [
-  { label: "as the daemon does it: fetch, decode, write, in turn", analyze: false, prefetch: false },
+  {
+    label: "fetch, decode, write, in turn (the daemon also prepares a page while the one before commits)",
+    analyze: false,
+    prefetch: false
+  },
   { label: "+ ANALYZE chats after the first page", analyze: true, prefetch: false },
   { label: "+ next page fetched while the current one is written", analyze: false, prefetch: true },
   { label: "+ both", analyze: true, prefetch: true }

@@ -1,12 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { FastCheck } from "effect"
+import { FastCheck, Schema } from "effect"
+import { ChatDto } from "../src/Cliq/ChatDto.js"
 import {
   type ChatState,
   diffFlag,
   diffObservation,
   emptyFlags,
   evolveChat,
-  type ObservedFields
+  type ObservedFields,
+  observedFields
 } from "../src/Domain/index.js"
 
 const base: ObservedFields = {
@@ -55,6 +57,31 @@ describe("diffObservation / evolveChat", () => {
     assert.strictEqual(events.length, 1)
     assert.strictEqual(events[0]!.type, "ChatDiscovered")
     assert.deepStrictEqual(apply(undefined, base), { ...base, ...emptyFlags })
+  })
+
+  it("stores a discovery as the raw object alone, which replays to the state the writer folded", () => {
+    const raw = {
+      chat_id: 2890538012345,
+      name: "Alpha",
+      chat_type: "a_type_added_later",
+      participant_count: 3,
+      creator: { id: "70027934", name: "Tim" },
+      created_time: "2023-11-14T22:13:20+05:30",
+      last_modified_time: "1700000100000",
+      user_membership: { pinned: true },
+      last_message_info: { message_id: "1700000050000_1", time: "2023-11-14T22:14:10Z", extra: [1] },
+      unread_message_count: 2,
+      extra_upstream_field: { nested: true }
+    }
+    const obs = observedFields(Schema.decodeUnknownSync(ChatDto)(raw), raw)
+    const [event] = diffObservation(undefined, obs)
+    const stored = JSON.parse(JSON.stringify(event))
+    assert.deepStrictEqual(stored.payload, { last_modified_time: "2023-11-14T22:15:00.000Z", raw })
+    assert.deepStrictEqual(evolveChat(undefined, stored), evolveChat(undefined, event!))
+    assert.deepStrictEqual(evolveChat(undefined, stored), { ...obs, ...emptyFlags })
+    // Discoveries logged before the payload held `raw` alone also carried a `chat` snapshot: replay decodes `raw`.
+    const older = { ...stored, payload: { ...stored.payload, chat: { chat_id: "ignored" } } }
+    assert.deepStrictEqual(evolveChat(undefined, older), { ...obs, ...emptyFlags })
   })
 
   it("appends nothing for an observation that changes nothing, even with reordered raw keys", () => {

@@ -1,5 +1,6 @@
 import type postgres from "postgres"
 import type { ChatInsert, ChatRow } from "./ChatRows.js"
+import { insertEventsSql, type TxSql } from "./EventAppend.js"
 
 const COLUMNS = [
   ["account_id", "accountId"],
@@ -68,7 +69,7 @@ const CHAT_LOCK_NAMESPACE = 727_274_004
  * always taken in id order so that two writers cannot deadlock.
  */
 export const selectChatsForUpdate = async (
-  tx: postgres.TransactionSql,
+  tx: TxSql,
   accountId: string,
   chatIds: ReadonlyArray<string>
 ): Promise<Array<ChatRow>> => {
@@ -93,14 +94,81 @@ export const selectChats = async (sql: postgres.Sql, accountId: string | null): 
   return rows.map(toRow)
 }
 
-/** One statement for the whole page: rows travel as a single JSON parameter. */
-export const chatsUpsertSql = async (tx: postgres.TransactionSql | postgres.Sql, rows: ReadonlyArray<ChatInsert>) => {
-  if (rows.length === 0) return
-  const json = JSON.stringify(rows.map(r => Object.fromEntries(COLUMNS.map(([c, k]) => [c, r[k] ?? null]))))
-  await tx.unsafe(
-    `insert into chats (${COLUMN_LIST})
-     select ${COLUMN_LIST} from json_to_recordset($1::text::json) as r(${RECORD_DEF})
-     on conflict (account_id, chat_id) do update set ${UPDATE_LIST}`,
-    [json]
+/**
+ * The rows as one JSON array keyed by column name (what `json_to_recordset` reads); a row whose chat is in `rawFrom`
+ * leaves its `raw` out and names the event of the same statement whose payload carries it (`raw_from`).
+ */
+export const chatRowsJson = (
+  rows: ReadonlyArray<ChatInsert>,
+  rawFrom: ReadonlyMap<string, string> = new Map()
+): string =>
+  JSON.stringify(
+    rows.map((r): Record<(typeof COLUMNS)[number][0] | "raw_from", unknown> => {
+      const from = rawFrom.get(r.chatId)
+      return {
+        account_id: r.accountId,
+        chat_id: r.chatId,
+        name: r.name,
+        chat_type: r.chatType,
+        participant_count: r.participantCount,
+        creator_id: r.creatorId,
+        creator_name: r.creatorName,
+        created_time: r.createdTime,
+        last_modified_time: r.lastModifiedTime,
+        last_message_time: r.lastMessageTime,
+        pinned: r.pinned,
+        removed: r.removed,
+        unread_message_count: r.unreadMessageCount,
+        unread_time: r.unreadTime,
+        last_message_info: r.lastMessageInfo,
+        previous_titles: r.previousTitles,
+        thread_message_id: r.threadMessageId,
+        parent_chat_id: r.parentChatId,
+        muted: r.muted,
+        closed: r.closed,
+        drafts: r.drafts,
+        joined: r.joined,
+        members_fetched_at: r.membersFetchedAt,
+        synced_at: r.syncedAt,
+        raw: from === undefined ? r.raw : null,
+        raw_from: from ?? null,
+        last_seq: r.lastSeq
+      }
+    })
   )
+
+const UPSERT = (from: string) => `
+  insert into chats (${COLUMN_LIST}) ${from}
+  on conflict (account_id, chat_id) do update set ${UPDATE_LIST}`
+
+/** One statement for the whole page: rows travel as a single JSON parameter. */
+export const chatsUpsertSql = async (tx: TxSql, rows: ReadonlyArray<ChatInsert>) => {
+  if (rows.length === 0) return
+  await tx.unsafe(UPSERT(`select ${COLUMN_LIST} from json_to_recordset($1::text::json) as r(${RECORD_DEF})`), [
+    chatRowsJson(rows)
+  ])
+}
+
+const FROM_APPENDED = `select ${COLUMNS.map(([c]) =>
+  c === "last_seq" ? "coalesce(a.seq, r.last_seq)" : c === "raw" ? "coalesce(r.raw, e.payload -> 'raw')" : `r.${c}`
+).join(", ")}
+  from json_to_recordset($2::text::json) as r(${RECORD_DEF}, raw_from text)
+  left join (select chat_id, max(seq) as seq from appended group by chat_id) a on a.chat_id = r.chat_id
+  left join appended e on e.dedupe_key = r.raw_from`
+
+/**
+ * A page's events ($1, `eventRowsJson`) and its changed chats ($2, `chatRowsJson`) in one statement: each chat's
+ * `last_seq` becomes the seq of its newest event appended here (else the row's own), and a row sent without `raw`
+ * takes it from the payload of the event its `raw_from` names (the upstream object crosses the wire and is parsed
+ * once). Answers how many events were appended, and how many of them were chat events (dedupe keys `chat:…`).
+ */
+export const appendAndProjectSql = async (tx: TxSql, eventsJson: string, chatsJson: string) => {
+  const [row] = await tx.unsafe<Array<{ appended: number; chat_events: number }>>(
+    `with appended as (${insertEventsSql("$1")} returning seq, chat_id, dedupe_key, payload),
+     projected as (${UPSERT(FROM_APPENDED)})
+     select count(*)::int as appended, (count(*) filter (where dedupe_key like 'chat:%'))::int as chat_events
+     from appended`,
+    [eventsJson, chatsJson]
+  )
+  return { appended: row!.appended, chatEvents: row!.chat_events }
 }

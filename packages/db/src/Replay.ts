@@ -1,8 +1,8 @@
 import { CHAT_EVENT_TYPES, type ChatEvent, type ChatState, evolveChat, type MemberInfo } from "@cliq-mirror/core"
 import type postgres from "postgres"
+import { replaceMembers } from "./ChatMembersSql.js"
 import { type ChatInsert, rowFromState, stateFromRow } from "./ChatRows.js"
 import { chatsUpsertSql, selectChats } from "./ChatsSql.js"
-import { replaceMembers } from "./MirrorWriter.js"
 
 interface Rebuilt {
   state: ChatState | undefined

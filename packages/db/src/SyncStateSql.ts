@@ -1,4 +1,4 @@
-import type postgres from "postgres"
+import type { TxSql } from "./EventAppend.js"
 
 export interface CursorUpdate {
   readonly stream: string
@@ -10,13 +10,7 @@ export interface CursorUpdate {
 }
 
 /** Written inside the page's transaction: the cursor never moves past data that did not commit. */
-export const writeCursor = async (
-  tx: postgres.TransactionSql,
-  accountId: string,
-  c: CursorUpdate,
-  observed: number,
-  events: number
-) => {
+export const writeCursor = async (tx: TxSql, accountId: string, c: CursorUpdate, observed: number, events: number) => {
   await tx`
     insert into sync_state (account_id, stream, high_water_ms, boundary_ids, cursor, status, last_run_at,
       last_success_at, chats_observed, events_appended, consecutive_failures, last_error, updated_at)

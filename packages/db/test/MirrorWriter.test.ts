@@ -1,30 +1,31 @@
-import type { ObservedFields } from "@cliq-mirror/core"
+import { ChatDto, type ObservedFields, observedFields } from "@cliq-mirror/core"
 import { Database, MirrorWriter, replayProjections } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { DatabaseTest } from "../../../test/support/layers.js"
 
-const chat = (id: string, patch: Partial<ObservedFields> = {}): ObservedFields => ({
-  chatId: id,
-  name: `Chat ${id}`,
-  chatType: "group_chat",
-  participantCount: 3,
-  creatorId: "70027934",
-  creatorName: "Tim",
-  createdTime: 1_700_000_000_000,
-  lastModifiedTime: 1_700_000_100_000,
-  lastMessageTime: 1_700_000_050_000,
-  pinned: false,
-  removed: false,
-  unreadMessageCount: 1,
-  unreadTime: 1_700_000_050_000,
-  lastMessageInfo: { message_id: "1700000050000_1" },
-  previousTitles: null,
-  threadMessageId: null,
-  parentChatId: null,
-  raw: { chat_id: id, unknown_upstream_field: "kept" },
-  ...patch
-})
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** An observation as the daemon makes one: the upstream object (an unknown key included) and what it decodes to. */
+const chat = (id: string, patch: Record<string, unknown> = {}): ObservedFields => {
+  const raw: Record<string, unknown> = {
+    chat_id: id,
+    name: `Chat ${id}`,
+    chat_type: "group_chat",
+    participant_count: 3,
+    creator: { id: "70027934", name: "Tim" },
+    created_time: iso(1_700_000_000_000),
+    last_modified_time: iso(1_700_000_100_000),
+    pinned: false,
+    removed: false,
+    unread_message_count: 1,
+    unread_time: iso(1_700_000_050_000),
+    last_message_info: { message_id: "1700000050000_1", time: iso(1_700_000_050_000) },
+    unknown_upstream_field: "kept",
+    ...patch
+  }
+  return observedFields(Schema.decodeUnknownSync(ChatDto)(raw), raw)
+}
 
 const observe = (...chats: Array<ObservedFields>) => chats.map(c => ({ raw: c.raw, chat: c }))
 
@@ -52,7 +53,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
         assert.strictEqual(again.eventsAppended, 0)
         const renamed = yield* writer.apply({
           accountId: "acc",
-          observed: observe(chat("1", { name: "Renamed", lastModifiedTime: 1_700_000_200_000 }))
+          observed: observe(chat("1", { name: "Renamed", last_modified_time: iso(1_700_000_200_000) }))
         })
         assert.strictEqual(renamed.eventsAppended, 1)
         yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: true, chatIds: ["2", "unknown"] }] })
@@ -66,7 +67,18 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
         )
         assert.strictEqual(rows[0]!.name, "Renamed")
         assert.strictEqual(rows[1]!.muted, true)
-        assert.deepStrictEqual(rows[0]!.raw, { chat_id: "1", unknown_upstream_field: "kept" })
+        assert.deepStrictEqual(
+          rows[0]!.raw,
+          chat("1", { name: "Renamed", last_modified_time: iso(1_700_000_200_000) }).raw
+        )
+        const discovered = yield* db.use(
+          (_, sql) => sql`select payload from events where type = 'ChatDiscovered' and chat_id = '2'`
+        )
+        // The upstream object is stored once; the chat's fields are what it decodes to.
+        assert.deepStrictEqual(discovered[0]!.payload, {
+          last_modified_time: iso(1_700_000_100_000),
+          raw: chat("2").raw
+        })
         const cursor = yield* db.use(
           (_, sql) => sql`select high_water_ms, boundary_ids from sync_state where account_id = 'acc'`
         )
@@ -98,10 +110,41 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
     })
   )
 
+  it.effect("pages written in order commit in order; the page behind one that fails rolls back with it", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const db = yield* Database
+      const pages = yield* writer.inOrder
+      const page = (id: string, name: string, highWaterMs: number) => ({
+        accountId: "acc",
+        observed: observe(chat(id, { name })),
+        cursor: { stream: "ordered", highWaterMs }
+      })
+      yield* pages.write(page("10", "ten", 10))
+      yield* pages.write(page("11", "bad\u0000name", 11))
+      const third = yield* pages.write(page("12", "twelve", 12)).pipe(Effect.flip)
+      assert.strictEqual(third._tag, "DbError")
+      const rows = yield* db.use(
+        (_, sql) => sql`select chat_id from chats where chat_id in ('10', '11', '12') order by chat_id`
+      )
+      assert.deepStrictEqual(
+        rows.map(r => r.chat_id),
+        ["10"]
+      )
+      const cursor = yield* db.use((_, sql) => sql`select high_water_ms from sync_state where stream = 'ordered'`)
+      assert.strictEqual(Number(cursor[0]!.high_water_ms), 10)
+      const held = yield* db.use(
+        (_, sql) => sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and granted
+          and database = (select oid from pg_database where datname = current_database())`
+      )
+      assert.strictEqual(held[0]!.n, 0)
+    })
+  )
+
   it.effect("two writers observing the same change concurrently append it once", () =>
     Effect.gen(function* () {
       const writer = yield* MirrorWriter
-      const change = observe(chat("1", { name: "Concurrent", lastModifiedTime: 1_700_000_300_000 }))
+      const change = observe(chat("1", { name: "Concurrent", last_modified_time: iso(1_700_000_300_000) }))
       const results = yield* Effect.all(
         Array.from({ length: 6 }, () => writer.apply({ accountId: "acc", observed: change })),
         { concurrency: "unbounded" }
@@ -120,7 +163,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
       const writer = yield* MirrorWriter
       const db = yield* Database
       const versions = Array.from({ length: 6 }, (_, i) =>
-        observe(chat("fresh", { name: `version ${i}`, lastModifiedTime: 1_700_000_400_000 + i }))
+        observe(chat("fresh", { name: `version ${i}`, last_modified_time: iso(1_700_000_400_000 + i) }))
       )
       yield* Effect.all(
         versions.map(observed => writer.apply({ accountId: "acc", observed })),
@@ -132,6 +175,19 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
       assert.strictEqual(discovered[0]!.n, 1)
       const report = yield* db.use((_, sql) => replayProjections(sql, { write: false }))
       assert.deepStrictEqual(report.differences, [])
+    })
+  )
+
+  it.effect("replay rebuilds the projection from the log alone, raw objects included", () =>
+    Effect.gen(function* () {
+      const db = yield* Database
+      const live = yield* db.use((_, sql) => sql`select chat_id, name, raw, last_seq from chats order by chat_id`)
+      const rebuilt = yield* db.use((_, sql) => replayProjections(sql, { write: true }))
+      assert.strictEqual(rebuilt.chats, live.length)
+      const after = yield* db.use((_, sql) => sql`select chat_id, name, raw, last_seq from chats order by chat_id`)
+      assert.deepStrictEqual(after, live)
+      const check = yield* db.use((_, sql) => replayProjections(sql, { write: false }))
+      assert.deepStrictEqual(check.differences, [])
     })
   )
 })

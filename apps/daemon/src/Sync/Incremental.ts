@@ -47,15 +47,18 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
       })
     )
   // The next range is known before the current page is written, so its call runs while the page commits: the same
-  // calls in the same order (budget and cursor unchanged), without waiting for the database in between.
+  // calls in the same order (budget and cursor unchanged), without waiting for the database in between. Pages are
+  // written in order, each one locked and diffed while the one before commits (MirrorWriter.inOrder).
+  const pages = yield* writer.inOrder
   let next = isDone(walk) ? undefined : yield* Effect.fork(fetch(nextRange(walk)!))
+  let committed: Effect.Effect<void> = Effect.void
   while (next) {
     const page = yield* Fiber.join(next)
     const sorted = sortPage(page, searchKey)
     walk = advance(walk, sorted.keyed, Limits.searchLimitMax)
     const done = isDone(walk)
     next = done ? undefined : yield* Effect.fork(fetch(nextRange(walk)!))
-    yield* writer.apply({
+    yield* pages.write({
       accountId: account.id,
       observed: sorted.observed,
       rejected: sorted.rejected,
@@ -63,10 +66,17 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
         ? { stream: INCREMENTAL, cursor: {}, status: "idle", success: true, ...mergeBoundary(state, walk) }
         : { stream: INCREMENTAL, cursor: { walk }, status: backfill ? "backfilling" : "polling" }
     })
+    // The previous page has committed once `write` returns.
+    yield* committed
+    if (backfill) {
+      const at = walk
+      committed = progress(at, sorted.observed)
+    }
     // A fresh mirror has no statistics yet; without them the per-page row lookup scans the whole account.
-    if (backfill && walk.pages === 1) yield* writer.analyze
-    if (backfill) yield* progress(walk, sorted.observed)
+    if (backfill && walk.pages === 1) yield* pages.flush.pipe(Effect.zipRight(writer.analyze))
   }
+  yield* pages.flush
+  yield* committed
   if (walk.overflows > 0) {
     yield* Effect.logWarning("a single millisecond held more chats than a page; reconciliation will cover it", {
       overflows: walk.overflows

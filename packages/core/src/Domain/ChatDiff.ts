@@ -1,6 +1,6 @@
-import { isoOrNull, stableJson, toSnapshot } from "./ChatSnapshot.js"
-import { type ChatFlag, type ChatState, emptyFlags, type ObservedFields } from "./ChatState.js"
-import type { ChatEvent, FieldChange, MemberInfo } from "./Events.js"
+import { isoOrNull, stableJson } from "./ChatSnapshot.js"
+import type { ChatFlag, ChatState, ObservedFields } from "./ChatState.js"
+import { type ChatEvent, DECODED, type FieldChange, type MemberInfo } from "./Events.js"
 
 const DETAIL_FIELDS = [
   ["chat_type", "chatType"],
@@ -17,17 +17,13 @@ const detailValue = (s: ObservedFields, key: keyof ObservedFields): unknown =>
 
 /**
  * The events one observation of a chat object implies, given what the mirror holds. Nothing changed → no events.
- * The last event carries the raw upstream object so that replay reproduces the projection exactly.
+ * The last event carries the raw upstream object so that replay reproduces the projection exactly; a discovery
+ * carries nothing else, its fields being what `raw` decodes to.
  */
 export const diffObservation = (prev: ChatState | undefined, obs: ObservedFields): Array<ChatEvent> => {
   const lmt = isoOrNull(obs.lastModifiedTime)
   if (prev === undefined) {
-    return [
-      {
-        type: "ChatDiscovered",
-        payload: { chat: toSnapshot({ ...obs, ...emptyFlags }), last_modified_time: lmt, raw: obs.raw }
-      }
-    ]
+    return [{ type: "ChatDiscovered", payload: { last_modified_time: lmt, raw: obs.raw, [DECODED]: obs } }]
   }
   const at = { last_modified_time: lmt }
   const events: Array<ChatEvent> = []

@@ -1,4 +1,4 @@
-import { fromSnapshot, msOrNull } from "./ChatSnapshot.js"
+import { discoveredState, msOrNull } from "./ChatSnapshot.js"
 import type { ChatState } from "./ChatState.js"
 import type { ChatEvent } from "./Events.js"
 
@@ -18,7 +18,7 @@ const TIME_KEYS = new Set<keyof ChatState>(["createdTime", "lastModifiedTime"])
 /** Applies one event to a chat's state. The live writer and `npm run replay` both fold events through this. */
 export const evolveChat = (state: ChatState | undefined, event: ChatEvent): ChatState | undefined => {
   if (event.type === "ChatDiscovered") {
-    return fromSnapshot(event.payload.chat, event.payload.raw ?? {})
+    return discoveredState(event.payload)
   }
   if (state === undefined) return undefined
   const p = event.payload

@@ -1,56 +1,51 @@
-import type { ChatState } from "./ChatState.js"
-import type { ChatSnapshot } from "./Events.js"
+import { Either, Schema } from "effect"
+import { ChatDto } from "../Cliq/ChatDto.js"
+import { type ChatState, type ObservedFields, observedFields } from "./ChatState.js"
+import { type ChatEventPayloads, DECODED } from "./Events.js"
 
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
 export const msOrNull = (iso: string | null | undefined): number | null => (iso == null ? null : Date.parse(iso))
 
-export const toSnapshot = (s: ChatState): ChatSnapshot => ({
-  chat_id: s.chatId,
-  name: s.name,
-  chat_type: s.chatType,
-  participant_count: s.participantCount,
-  creator: s.creatorId === null ? null : { id: s.creatorId, name: s.creatorName },
-  created_time: isoOrNull(s.createdTime),
-  last_modified_time: isoOrNull(s.lastModifiedTime),
-  last_message_time: isoOrNull(s.lastMessageTime),
-  pinned: s.pinned,
-  removed: s.removed,
-  unread_message_count: s.unreadMessageCount,
-  unread_time: isoOrNull(s.unreadTime),
-  last_message_info: s.lastMessageInfo,
-  previous_titles: s.previousTitles,
-  thread_message_id: s.threadMessageId,
-  parent_chat_id: s.parentChatId,
-  muted: s.muted,
-  closed: s.closed,
-  drafts: s.drafts,
-  joined: s.joined
-})
+const decodeChat = Schema.decodeUnknownEither(ChatDto)
 
-export const fromSnapshot = (c: ChatSnapshot, raw: Record<string, unknown>): ChatState => ({
-  chatId: c.chat_id,
-  name: c.name,
-  chatType: c.chat_type,
-  participantCount: c.participant_count,
-  creatorId: c.creator?.id ?? null,
-  creatorName: c.creator?.name ?? null,
-  createdTime: msOrNull(c.created_time),
-  lastModifiedTime: msOrNull(c.last_modified_time),
-  lastMessageTime: msOrNull(c.last_message_time),
-  pinned: c.pinned,
-  removed: c.removed,
-  unreadMessageCount: c.unread_message_count,
-  unreadTime: msOrNull(c.unread_time),
-  lastMessageInfo: c.last_message_info,
-  previousTitles: c.previous_titles,
-  threadMessageId: c.thread_message_id,
-  parentChatId: c.parent_chat_id,
-  muted: c.muted,
-  closed: c.closed,
-  drafts: c.drafts,
-  joined: c.joined,
+/**
+ * A discovered chat's state: its fields are what the stored upstream object decodes to, exactly as when it was
+ * observed (undefined if it no longer decodes, which replay --check then reports).
+ */
+export const discoveredState = (payload: ChatEventPayloads["ChatDiscovered"]): ChatState | undefined => {
+  const decoded = payload[DECODED]
+  if (decoded !== undefined) return withEmptyFlags(decoded)
+  return Either.match(decodeChat(payload.raw), {
+    onLeft: () => undefined,
+    onRight: dto => withEmptyFlags(observedFields(dto, payload.raw))
+  })
+}
+
+// Field by field rather than spread: this runs for every discovered chat of a backfill.
+const withEmptyFlags = (o: ObservedFields): ChatState => ({
+  chatId: o.chatId,
+  name: o.name,
+  chatType: o.chatType,
+  participantCount: o.participantCount,
+  creatorId: o.creatorId,
+  creatorName: o.creatorName,
+  createdTime: o.createdTime,
+  lastModifiedTime: o.lastModifiedTime,
+  lastMessageTime: o.lastMessageTime,
+  pinned: o.pinned,
+  removed: o.removed,
+  unreadMessageCount: o.unreadMessageCount,
+  unreadTime: o.unreadTime,
+  lastMessageInfo: o.lastMessageInfo,
+  previousTitles: o.previousTitles,
+  threadMessageId: o.threadMessageId,
+  parentChatId: o.parentChatId,
+  muted: false,
+  closed: false,
+  drafts: false,
+  joined: false,
   membersFetchedAt: null,
-  raw
+  raw: o.raw
 })
 
 /** Key-order independent JSON, so that re-serialised upstream objects compare equal. */

@@ -1,32 +1,14 @@
-import type { ChatType } from "../Cliq/ChatDto.js"
+import type { ObservedFields } from "./ChatState.js"
 
 /**
  * The public event feed. Every chat event is about one chat (the row's chat_id). Observation events carry the
  * chat's new `last_modified_time`; the last event of one observation also carries `raw`, the upstream object as
  * seen, so that replaying the log reproduces the mirror exactly. Times are ISO 8601 UTC with milliseconds.
+ *
+ * `DECODED` holds the fields of a ChatDiscovered's `raw` as the writer already decoded them: a symbol key, so
+ * JSON.stringify leaves it out of the stored payload and a replay decodes `raw` again.
  */
-export interface ChatSnapshot {
-  readonly chat_id: string
-  readonly name: string
-  readonly chat_type: ChatType
-  readonly participant_count: number | null
-  readonly creator: { readonly id: string; readonly name: string | null } | null
-  readonly created_time: string | null
-  readonly last_modified_time: string | null
-  readonly last_message_time: string | null
-  readonly pinned: boolean
-  readonly removed: boolean
-  readonly unread_message_count: number
-  readonly unread_time: string | null
-  readonly last_message_info: Record<string, unknown> | null
-  readonly previous_titles: string | null
-  readonly thread_message_id: string | null
-  readonly parent_chat_id: string | null
-  readonly muted: boolean
-  readonly closed: boolean
-  readonly drafts: boolean
-  readonly joined: boolean
-}
+export const DECODED: unique symbol = Symbol.for("@cliq-mirror/core/ChatDiscovered/decoded")
 
 interface Observed {
   readonly last_modified_time?: string | null
@@ -42,7 +24,12 @@ export interface MemberInfo {
 export type FieldChange = { readonly old: unknown; readonly new: unknown }
 
 export type ChatEventPayloads = {
-  readonly ChatDiscovered: Observed & { readonly chat: ChatSnapshot }
+  /** The chat's fields are what `raw` decodes to (ChatDto), so the object is stored once. */
+  readonly ChatDiscovered: {
+    readonly last_modified_time?: string | null
+    readonly raw: Record<string, unknown>
+    readonly [DECODED]?: ObservedFields
+  }
   readonly ChatRenamed: Observed & {
     readonly old_title: string
     readonly new_title: string

@@ -1,0 +1,44 @@
+import type { MemberInfo } from "@cliq-mirror/core"
+import type { TxSql } from "./EventAppend.js"
+
+export const selectMembers = async (tx: TxSql, accountId: string, chatId: string) =>
+  (
+    await tx<Array<{ user_id: string; name: string | null; email_id: string | null }>>`
+      select user_id, name, email_id from chat_members where account_id = ${accountId} and chat_id = ${chatId}`
+  ).map((m): MemberInfo => ({ user_id: m.user_id, name: m.name, email_id: m.email_id }))
+
+const upsertMembers = (tx: TxSql, accountId: string, chatId: string, members: ReadonlyArray<MemberInfo>) =>
+  tx`
+    insert into chat_members (account_id, chat_id, user_id, name, email_id)
+    select ${accountId}, ${chatId}, user_id, name, email_id
+    from json_to_recordset(${JSON.stringify(members)}::text::json) as r(user_id text, name text, email_id text)
+    on conflict (account_id, chat_id, user_id) do update set name = excluded.name, email_id = excluded.email_id`
+
+/** The member projection follows MembersChanged events, here and in replay alike. */
+export const applyMemberDelta = async (
+  tx: TxSql,
+  accountId: string,
+  chatId: string,
+  delta: {
+    readonly added: ReadonlyArray<MemberInfo>
+    readonly removed: ReadonlyArray<string>
+    readonly updated: ReadonlyArray<MemberInfo>
+  }
+) => {
+  if (delta.removed.length > 0) {
+    await tx`delete from chat_members where account_id = ${accountId} and chat_id = ${chatId}
+      and user_id = any(${delta.removed as Array<string>})`
+  }
+  const upserts = [...delta.added, ...delta.updated]
+  if (upserts.length > 0) await upsertMembers(tx, accountId, chatId, upserts)
+}
+
+export const replaceMembers = async (
+  tx: TxSql,
+  accountId: string,
+  chatId: string,
+  members: ReadonlyArray<MemberInfo>
+) => {
+  await tx`delete from chat_members where account_id = ${accountId} and chat_id = ${chatId}`
+  if (members.length > 0) await upsertMembers(tx, accountId, chatId, members)
+}

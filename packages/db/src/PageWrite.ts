@@ -1,0 +1,235 @@
+import {
+  type ChatEvent,
+  type ChatFlag,
+  type ChatState,
+  diffFlag,
+  diffMembers,
+  diffObservation,
+  evolveChat,
+  type MemberInfo,
+  type ObservedFields
+} from "@cliq-mirror/core"
+import { applyMemberDelta, selectMembers } from "./ChatMembersSql.js"
+import { type ChatInsert, rowFromState, stateFromRow } from "./ChatRows.js"
+import { appendAndProjectSql, chatRowsJson, selectChatsForUpdate } from "./ChatsSql.js"
+import { eventRowsJson, lockAppends, type NewEvent, type TxSql } from "./EventAppend.js"
+import { type CursorUpdate, writeCursor } from "./SyncStateSql.js"
+
+export interface ObservedChat {
+  readonly raw: unknown
+  readonly chat: ObservedFields
+}
+
+export interface RejectedChat {
+  readonly raw: unknown
+  readonly chatId: string | null
+  readonly path: string
+  readonly message: string
+}
+
+export interface FlagObservation {
+  readonly flag: ChatFlag
+  readonly value: boolean
+  readonly chatIds: ReadonlyArray<string>
+}
+
+export interface MembersObservation {
+  readonly chatId: string
+  readonly members: ReadonlyArray<MemberInfo>
+  readonly fetchedAt: Date
+}
+
+export interface PageWrite {
+  readonly accountId: string
+  readonly observed?: ReadonlyArray<ObservedChat>
+  readonly rejected?: ReadonlyArray<RejectedChat>
+  readonly flags?: ReadonlyArray<FlagObservation>
+  /** Chats the upstream no longer shows to this user (probe answered "no access"). */
+  readonly gone?: ReadonlyArray<string>
+  /** Events decided elsewhere (e.g. a command's effect), folded like observed ones. */
+  readonly events?: ReadonlyArray<{ readonly chatId: string; readonly event: ChatEvent }>
+  readonly extraEvents?: ReadonlyArray<Omit<NewEvent, "accountId">>
+  /** Events that depend on the mirrored state (e.g. a command's effect: old title → new title), decided in the tx. */
+  readonly derive?: ReadonlyArray<{ readonly chatId: string; readonly derive: (s: ChatState) => ChatEvent | undefined }>
+  /** A full member list of a chat (GET /chats/{id}/members). */
+  readonly members?: MembersObservation
+  readonly cursor?: CursorUpdate
+}
+
+export interface PageResult {
+  readonly eventsAppended: number
+  readonly chatsChanged: number
+  readonly chatsObserved: number
+}
+
+const occurredAt = (e: ChatEvent, s: ChatState | undefined): Date | null => {
+  const p = e.payload as { last_modified_time?: string | null }
+  if (p.last_modified_time) return new Date(p.last_modified_time)
+  return s?.lastModifiedTime ? new Date(s.lastModifiedTime) : null
+}
+
+/** The newest observation of a chat wins when a page (or overlapping windows) holds it twice. */
+const latestById = (observed: ReadonlyArray<ObservedChat>) => {
+  const byId = new Map<string, ObservedChat>()
+  for (const o of observed) {
+    const seen = byId.get(o.chat.chatId)
+    if (!seen || (o.chat.lastModifiedTime ?? 0) >= (seen.chat.lastModifiedTime ?? 0)) byId.set(o.chat.chatId, o)
+  }
+  return byId
+}
+
+/** A page whose chats are locked and diffed, its rows ready: what remains is `commitPage`. */
+export interface PreparedPage {
+  readonly accountId: string
+  readonly cursor: CursorUpdate | undefined
+  readonly observed: number
+  readonly events: number
+  readonly chatEvents: number
+  readonly changed: number
+  readonly eventsJson: string
+  readonly chatsJson: string
+}
+
+/**
+ * Everything of a page but its cursor, events and rows: locks the chats, diffs, writes the side tables, and builds
+ * the rows. Holds no lock that a writer of other chats needs, so it may run while the previous page commits.
+ */
+export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedPage> => {
+  const observed = latestById(page.observed ?? [])
+  const ids = new Set<string>([
+    ...observed.keys(),
+    ...(page.flags ?? []).flatMap(f => f.chatIds),
+    ...(page.gone ?? []),
+    ...(page.events ?? []).map(e => e.chatId),
+    ...(page.members ? [page.members.chatId] : []),
+    ...(page.derive ?? []).map(d => d.chatId)
+  ])
+  const prevRows = await selectChatsForUpdate(tx, page.accountId, [...ids])
+  const prev = new Map(prevRows.map(r => [r.chatId, { state: stateFromRow(r), lastSeq: r.lastSeq }]))
+  const next = new Map<string, ChatState | undefined>()
+  const pending: Array<{ chatId: string; event: ChatEvent }> = []
+  const current = (id: string) => (next.has(id) ? next.get(id) : prev.get(id)?.state)
+  const push = (chatId: string, event: ChatEvent) => {
+    pending.push({ chatId, event })
+    next.set(chatId, evolveChat(current(chatId), event))
+  }
+  for (const [chatId, o] of observed) for (const e of diffObservation(current(chatId), o.chat)) push(chatId, e)
+  for (const f of page.flags ?? []) {
+    for (const chatId of f.chatIds) {
+      const s = current(chatId)
+      const e = s && diffFlag(s, f.flag, f.value)
+      if (e) push(chatId, e)
+    }
+  }
+  for (const chatId of page.gone ?? []) {
+    const s = current(chatId)
+    if (s && !s.removed) push(chatId, { type: "ChatRemoved", payload: { reason: "not_accessible" } })
+  }
+  for (const { chatId, event } of page.events ?? [])
+    if (current(chatId) || event.type === "ChatDiscovered") push(chatId, event)
+  for (const d of page.derive ?? []) {
+    const s = current(d.chatId)
+    const e = s && d.derive(s)
+    if (e) push(d.chatId, e)
+  }
+  const members = page.members
+  if (members && current(members.chatId)) {
+    const before = await selectMembers(tx, page.accountId, members.chatId)
+    const change = diffMembers(before, members.members, members.fetchedAt.toISOString())
+    if (change) push(members.chatId, change)
+    else next.set(members.chatId, { ...current(members.chatId)!, membersFetchedAt: members.fetchedAt.getTime() })
+  }
+  for (const { chatId, event } of pending) {
+    if (event.type === "MembersChanged") await applyMemberDelta(tx, page.accountId, chatId, event.payload)
+  }
+
+  const counters = new Map<string, number>()
+  /** Chats whose new raw object an event of this page carries: the row takes it from there (sent once). */
+  const rawFrom = new Map<string, string>()
+  const newEvents: Array<NewEvent> = pending.map(({ chatId, event }) => {
+    const base = prev.get(chatId)?.lastSeq ?? 0
+    const n = counters.get(chatId) ?? 0
+    counters.set(chatId, n + 1)
+    const dedupeKey = `chat:${chatId}@${base}#${n}:${event.type}`
+    const raw = (event.payload as { raw?: unknown }).raw
+    if (raw !== undefined && raw === next.get(chatId)?.raw) rawFrom.set(chatId, dedupeKey)
+    return {
+      accountId: page.accountId,
+      chatId,
+      type: event.type,
+      payload: event.payload,
+      occurredAt: occurredAt(event, next.get(chatId)),
+      dedupeKey
+    }
+  })
+  for (const r of page.rejected ?? []) {
+    newEvents.push({
+      accountId: page.accountId,
+      chatId: r.chatId,
+      type: "UpstreamItemRejected",
+      payload: { path: r.path, message: r.message, raw: r.raw },
+      occurredAt: null,
+      dedupeKey: `rejected:${r.chatId ?? "?"}:${r.path}:${JSON.stringify(r.raw).length}:${r.message}`
+    })
+  }
+  for (const e of page.extraEvents ?? []) newEvents.push({ ...e, accountId: page.accountId })
+
+  const now = new Date()
+  const changed: Array<ChatInsert> = []
+  for (const [id, s] of next)
+    if (s !== undefined) changed.push(rowFromState(page.accountId, s, prev.get(id)?.lastSeq ?? 0, now))
+  const unchangedObserved = [...observed.keys()].filter(id => !next.has(id))
+  if (page.rejected && page.rejected.length > 0) await upsertRejected(tx, page.accountId, page.rejected)
+  if (observed.size > 0) {
+    await tx`delete from rejected_items where account_id = ${page.accountId} and chat_id = any(${[...observed.keys()]})`
+  }
+  if (unchangedObserved.length > 0) {
+    await tx`update chats set synced_at = ${now.toISOString()}::timestamptz where account_id = ${page.accountId} and chat_id = any(${unchangedObserved})`
+  }
+  return {
+    accountId: page.accountId,
+    cursor: page.cursor,
+    observed: observed.size,
+    events: newEvents.length,
+    chatEvents: pending.length,
+    changed: changed.length,
+    eventsJson: eventRowsJson(newEvents),
+    chatsJson: chatRowsJson(changed, rawFrom)
+  }
+}
+
+/**
+ * The rest of the page's transaction: the cursor, then the events (under the append lock, so seq order is commit
+ * order) and the rows in one statement. Call last, right before COMMIT.
+ */
+export const commitPage = async (tx: TxSql, page: PreparedPage): Promise<PageResult> => {
+  if (page.cursor) await writeCursor(tx, page.accountId, page.cursor, page.observed, page.events)
+  let appended = 0
+  if (page.events > 0 || page.changed > 0) {
+    if (page.events > 0) await lockAppends(tx)
+    const result = await appendAndProjectSql(tx, page.eventsJson, page.chatsJson)
+    // Cannot happen while every writer takes the chat locks; if it ever does, roll back rather than diverge from the log.
+    if (result.chatEvents !== page.chatEvents) {
+      throw new Error("a chat event of this page was appended concurrently; the page will be re-applied")
+    }
+    appended = result.appended
+  }
+  return { eventsAppended: appended, chatsChanged: page.changed, chatsObserved: page.observed }
+}
+
+export const writePage = async (tx: TxSql, page: PageWrite): Promise<PageResult> =>
+  commitPage(tx, await preparePage(tx, page))
+
+const upsertRejected = (tx: TxSql, accountId: string, rejected: ReadonlyArray<RejectedChat>) => {
+  const rows = rejected
+    .filter(r => r.chatId !== null)
+    .map(r => ({ chat_id: r.chatId, raw: r.raw, path: r.path, message: r.message }))
+  if (rows.length === 0) return Promise.resolve()
+  return tx`
+    insert into rejected_items (account_id, chat_id, raw, path, message)
+    select ${accountId}, chat_id, raw, path, message
+    from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(chat_id text, raw jsonb, path text, message text)
+    on conflict (account_id, chat_id) do update
+      set raw = excluded.raw, path = excluded.path, message = excluded.message,
+          attempts = rejected_items.attempts + 1, last_seen_at = now()`.then(() => undefined)
+}
