@@ -1,6 +1,7 @@
-// npx tsx bench/commands.bench.ts [--quick] — (a) command intake through the API (batch and single POSTs) against
+// npx tsx bench/commands.bench.ts [intake] [drain] [--quick] — (a) command intake through the API (batch and single POSTs) against
 // a fresh database, with the database-only and HTTP-only ceilings as baselines; (b) drain utilisation: the daemon
-// against the simulator at time scale 0.05 with three buckets kept busy for three scaled minutes.
+// against the simulator at time scale 0.05 with three buckets kept busy for three scaled minutes. No scenario named:
+// both.
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
@@ -16,6 +17,8 @@ import { type RunningSimulator, startSimulator } from "../apps/simulator/src/ind
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const QUICK = process.argv.includes("--quick")
+const NAMED = ["intake", "drain"].filter(s => process.argv.includes(s))
+const selected = (scenario: string) => NAMED.length === 0 || NAMED.includes(scenario)
 const BATCHES = QUICK ? 3 : 10
 const SINGLES = QUICK ? 1_000 : 5_000
 const IN_FLIGHT = 32
@@ -383,10 +386,14 @@ const drain = Effect.gen(function* () {
 })
 
 const main = Effect.gen(function* () {
-  yield* Console.log("## commands: intake through the API\n")
-  yield* intake
-  yield* Console.log("\n## commands: drain utilisation\n")
-  yield* drain
+  if (selected("intake")) {
+    yield* Console.log("## commands: intake through the API\n")
+    yield* intake
+  }
+  if (selected("drain")) {
+    yield* Console.log("\n## commands: drain utilisation\n")
+    yield* drain
+  }
 })
 
 NodeRuntime.runMain(

@@ -438,6 +438,13 @@ layer(apiTestLayer(), { timeout: "2 minutes", excludeTestServices: true })("POST
       const data = (replay.body as { data: Array<{ command_id: string }> }).data
       assert.strictEqual(data[0]!.command_id, firstId)
       assert.strictEqual(yield* countCommands, before + 1)
+      // the same key twice in one batch with the same body: one command, answered twice
+      const same = { type: "close_chat", chat_id: "k7", idempotency_key: "same-twice" }
+      const doubled = yield* send("POST", "/v1/commands/batch", { commands: [same, same] })
+      assert.strictEqual(doubled.status, 202)
+      const pair = (doubled.body as { data: Array<{ command_id: string }> }).data
+      assert.strictEqual(pair[0]!.command_id, pair[1]!.command_id)
+      assert.strictEqual(yield* countCommands, before + 2)
     })
   )
 })

@@ -87,61 +87,103 @@ const requestHash = (accountId: string, command: Command) => stableJson({ accoun
 
 /**
  * Intake of one or more commands, all or nothing: the command rows and their CommandRequested events commit together;
- * the rows double as the outbox (enqueued_at null) from which the relay adds the BullMQ jobs.
+ * the rows double as the outbox (enqueued_at null) from which the relay adds the BullMQ jobs. A fixed number of
+ * statements whatever the number of commands: the known idempotency keys in one lookup, the rows in one insert (in
+ * input order, which `intake_seq` keeps), the events in one append.
  */
 const intakeTx = async (
   tx: postgres.TransactionSql,
   inputs: ReadonlyArray<CommandInput>,
   defaultAccount: string
 ): Promise<Array<Accepted>> => {
-  const accepted: Array<Accepted> = []
-  const fresh: Array<Row> = []
-  for (const [index, input] of inputs.entries()) {
+  const requests = inputs.map((input, index) => {
     const accountId = input.accountId ?? defaultAccount
-    const hash = requestHash(accountId, input.command)
-    if (input.idempotencyKey !== undefined) {
-      const [existing] = await tx.unsafe<Array<Row & { request_hash: string }>>(
-        `select ${SELECT}, request_hash from commands where account_id = $1 and idempotency_key = $2`,
-        [accountId, input.idempotencyKey]
-      )
-      if (existing) {
-        if (existing.request_hash !== hash) {
-          throw new IdempotencyConflict({ index, idempotencyKey: input.idempotencyKey, commandId: existing.id })
-        }
-        accepted.push({ command: toRecord(existing), replayed: true })
-        continue
-      }
-    }
-    await tx`insert into accounts (id) values (${accountId}) on conflict do nothing`
-    const [row] = await tx.unsafe<Array<Row>>(
-      `insert into commands (id, account_id, type, chat_id, payload, idempotency_key, request_hash)
-       values ($1, $2, $3, $4, $5::text::jsonb, $6, $7)
-       returning ${SELECT}`,
-      [
-        randomUUID(),
-        accountId,
-        input.command.type,
-        commandChatId(input.command),
-        JSON.stringify(input.command.params),
-        input.idempotencyKey ?? null,
-        hash
-      ]
+    return { input, index, accountId, hash: requestHash(accountId, input.command) }
+  })
+  const keyed = requests.filter(r => r.input.idempotencyKey !== undefined)
+  const existing = new Map<string, Row & { request_hash: string }>()
+  if (keyed.length > 0) {
+    const rows = await tx.unsafe<Array<Row & { request_hash: string; idempotency_key: string }>>(
+      `select ${SELECT}, request_hash, idempotency_key from commands
+       where (account_id, idempotency_key) in (select * from unnest($1::text[], $2::text[]))`,
+      [keyed.map(r => r.accountId), keyed.map(r => r.input.idempotencyKey!)]
     )
-    fresh.push(row!)
-    accepted.push({ command: toRecord(row!), replayed: false })
+    for (const row of rows) existing.set(`${row.account_id}\u0000${row.idempotency_key}`, row)
   }
-  if (fresh.length > 0) await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`
-  await appendEvents(
-    tx,
-    fresh.map(r => ({
-      accountId: r.account_id,
-      chatId: r.chat_id,
-      type: "CommandRequested",
-      payload: { command_id: r.id, command_type: r.type, params: r.payload },
-      occurredAt: null,
-      dedupeKey: `command:${r.id}:requested`
-    }))
-  )
+
+  // Each request is a replay of a stored command, of an earlier request of this batch, or a new row.
+  const fresh: Array<{ id: string; request: (typeof requests)[number] }> = []
+  const answers: Array<{ replayOf: Row } | { fresh: string } | { sameAs: number }> = []
+  const inBatch = new Map<string, { index: number; hash: string; id: string }>()
+  for (const r of requests) {
+    const key = r.input.idempotencyKey
+    const slot = key === undefined ? undefined : `${r.accountId}\u0000${key}`
+    const stored = slot === undefined ? undefined : existing.get(slot)
+    const earlier = slot === undefined ? undefined : inBatch.get(slot)
+    const first = stored ? { hash: stored.request_hash, id: stored.id } : earlier
+    if (first) {
+      if (first.hash !== r.hash)
+        throw new IdempotencyConflict({ index: r.index, idempotencyKey: key!, commandId: first.id })
+      answers.push(stored ? { replayOf: stored } : { sameAs: earlier!.index })
+      continue
+    }
+    const id = randomUUID()
+    if (slot !== undefined) inBatch.set(slot, { index: r.index, hash: r.hash, id })
+    fresh.push({ id, request: r })
+    answers.push({ fresh: id })
+  }
+
+  const inserted = new Map<string, Row>()
+  if (fresh.length > 0) {
+    await tx`insert into accounts (id) select unnest(${[...new Set(fresh.map(f => f.request.accountId))]}::text[]) on conflict do nothing`
+    const rows = JSON.stringify(
+      fresh.map(({ id, request: r }, n) => ({
+        n,
+        id,
+        account_id: r.accountId,
+        type: r.input.command.type,
+        chat_id: commandChatId(r.input.command),
+        payload: r.input.command.params,
+        idempotency_key: r.input.idempotencyKey ?? null,
+        request_hash: r.hash
+      }))
+    )
+    const created = await tx.unsafe<Array<Row>>(
+      `insert into commands (id, account_id, type, chat_id, payload, idempotency_key, request_hash)
+       select id, account_id, type, chat_id, payload, idempotency_key, request_hash
+       from json_to_recordset($1::text::json) as r(
+         n int, id uuid, account_id text, type text, chat_id text, payload jsonb, idempotency_key text, request_hash text)
+       order by n
+       returning ${SELECT}`,
+      [rows]
+    )
+    for (const row of created) inserted.set(row.id, row)
+    await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`
+    await appendEvents(
+      tx,
+      fresh.map(({ id }) => {
+        const r = inserted.get(id)!
+        return {
+          accountId: r.account_id,
+          chatId: r.chat_id,
+          type: "CommandRequested",
+          payload: { command_id: r.id, command_type: r.type, params: r.payload },
+          occurredAt: null,
+          dedupeKey: `command:${r.id}:requested`
+        }
+      })
+    )
+  }
+  const accepted: Array<Accepted> = []
+  for (const answer of answers) {
+    accepted.push(
+      "replayOf" in answer
+        ? { command: toRecord(answer.replayOf), replayed: true }
+        : "fresh" in answer
+          ? { command: toRecord(inserted.get(answer.fresh)!), replayed: false }
+          : { command: accepted[answer.sameAs]!.command, replayed: true }
+    )
+  }
   return accepted
 }
 
