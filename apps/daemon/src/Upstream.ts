@@ -72,7 +72,9 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
                   )
               : Effect.void
           ),
-          Effect.ensuring(Effect.forEach(held, slot => Effect.ignore(budget.settle(slot)), { discard: true })),
+          Effect.ensuring(
+            Effect.suspend(() => Effect.forEach(held, slot => Effect.ignore(budget.settle(slot)), { discard: true }))
+          ),
           Effect.withSpan("Upstream.send", { attributes: { operation, account: account.id } })
         )
       })
