@@ -1,13 +1,13 @@
 // npx tsx bench/simulator.bench.ts [--chats N] [--quick]
 // The simulator's own costs, so that the sync benchmarks measure the daemon and not the stand-in: seeding a world of
-// N chats (CPU time of this process), and serving every chat of user 1 through 500-item search pages walked backwards
-// with `modified_before` (CPU time of this process, which is both the simulator and the client; wall time too).
+// N chats (CPU time of this process), and serving the backfill's search walk of user 1 (`servePages`: pages of 500,
+// newest first; CPU time of this process, which is both the simulator and the client, and wall time).
 import { cpus, loadavg } from "node:os"
-import { BUCKETS } from "@cliq-mirror/core"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect } from "effect"
-import { startSimulator } from "../apps/simulator/src/index.js"
+import { servePages } from "./support/Baselines.js"
 import { fixed, grouped, median, table } from "./support/Stats.js"
+import { raisedBuckets, simulator, visibleChats } from "./support/Upstream.js"
 
 const argv = process.argv.slice(2)
 const at = argv.indexOf("--chats")
@@ -28,44 +28,18 @@ interface Round {
   readonly walkWallMs: number
 }
 
-const round = Effect.promise(async (): Promise<Round> => {
-  // Only the search bucket is lifted: the walk is far faster than 50 searches a minute.
-  const buckets = { ...BUCKETS, "chats.search": { ...BUCKETS["chats.search"], threshold: 1_000_000 } }
+const round: Effect.Effect<Round> = Effect.gen(function* () {
   const seedStart = process.cpuUsage()
-  const sim = await startSimulator({ port: 0, chats: CHATS, seed: 42, buckets })
+  // Only the search bucket is lifted: the walk is far faster than 50 searches a minute.
+  const sim = yield* simulator({ chats: CHATS, seed: 42, buckets: raisedBuckets(1_000_000, ["chats.search"]) })
   const seedCpuMs = cpuMs(seedStart)
-  try {
-    const token = sim.state.options.tokens[0]!
-    const seen = new Set<string>()
-    let pages = 0
-    let before: number | undefined
-    const walkStart = process.cpuUsage()
-    const t0 = performance.now()
-    for (;;) {
-      const query = new URLSearchParams({
-        limit: "500",
-        ...(before === undefined ? {} : { modified_before: String(before) })
-      })
-      const res = await fetch(`${sim.apiBaseUrl}/chats/search?${query}`, {
-        headers: { authorization: `Zoho-oauthtoken ${token}` }
-      })
-      if (res.status !== 200) throw new Error(`search answered ${res.status}: ${await res.text()}`)
-      const page = ((await res.json()) as { chats: Array<{ chat_id: string; last_modified_time: string }> }).chats
-      pages++
-      for (const chat of page) seen.add(chat.chat_id)
-      if (page.length < 500) break
-      // Body times are whole seconds: re-cover the oldest second (CLIQ_API.md §6.3).
-      before = Math.min(...page.map(c => Date.parse(c.last_modified_time))) + 1000
-    }
-    const walkWallMs = performance.now() - t0
-    const walkCpuMs = cpuMs(walkStart)
-    const expected = sim.state.chats().filter(c => c.users.some(u => u.userIndex === 0 && !u.removed)).length
-    if (seen.size !== expected) throw new Error(`the walk saw ${seen.size} chats of ${expected}`)
-    return { seedCpuMs, served: seen.size, pages, walkCpuMs, walkWallMs }
-  } finally {
-    await sim.close()
-  }
-})
+  const walkStart = process.cpuUsage()
+  const walk = yield* servePages(sim.apiBaseUrl)
+  const walkCpuMs = cpuMs(walkStart)
+  const expected = visibleChats(sim)
+  if (walk.chats !== expected) return yield* Effect.die(new Error(`the walk saw ${walk.chats} chats of ${expected}`))
+  return { seedCpuMs, served: walk.chats, pages: walk.calls, walkCpuMs, walkWallMs: walk.ms }
+}).pipe(Effect.scoped)
 
 const main = Effect.gen(function* () {
   const cpu = cpus()
@@ -85,7 +59,7 @@ const main = Effect.gen(function* () {
         grouped(CHATS / (med(r => r.seedCpuMs) / 1000))
       ],
       [
-        `serve user 1's chats, search pages of 500 (${med(r => r.pages)} pages), client in the same process`,
+        `serve user 1's search walk, pages of 500 (${med(r => r.pages)} pages), client in the same process`,
         grouped(med(r => r.served)),
         fixed(med(r => r.walkCpuMs) / 1000, 2),
         fixed(med(r => r.walkWallMs) / 1000, 2),

@@ -4,7 +4,7 @@ import { Data, Effect } from "effect"
 import type postgres from "postgres"
 import { Database, type DbError } from "./Database.js"
 import { appendEvents } from "./EventAppend.js"
-import { type ObservedChat, type PageWrite, writePage } from "./MirrorWriter.js"
+import { type ObservedChat, type PageWrite, writePage } from "./PageWrite.js"
 import { toDate } from "./Timestamps.js"
 
 export interface CommandRecord {

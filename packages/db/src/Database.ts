@@ -1,3 +1,4 @@
+import { errorCodeOf } from "@cliq-mirror/core"
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js"
 import { Data, Effect, Redacted } from "effect"
 import postgres from "postgres"
@@ -29,15 +30,12 @@ const UNAVAILABLE_STATE = /^(08...|57P0[123]|53300)$/
 
 /**
  * True when the database could not be reached or refused to serve (not when a statement failed): a caller can say
- * "try again later" (503) rather than "internal error". Follows the `cause` chain (drizzle wraps postgres.js' errors).
+ * "try again later" (503) rather than "internal error". Reads the first code along the `cause` chain (drizzle wraps
+ * postgres.js' errors; DbError wraps both).
  */
 export const isDatabaseUnavailable = (error: unknown): boolean => {
-  for (let at: unknown = error, depth = 0; at !== null && typeof at === "object" && depth < 8; depth++) {
-    const code = (at as { readonly code?: unknown }).code
-    if (typeof code === "string" && (CONNECTION_CODES.has(code) || UNAVAILABLE_STATE.test(code))) return true
-    at = (at as { readonly cause?: unknown }).cause
-  }
-  return false
+  const code = errorCodeOf(error)
+  return code !== undefined && (CONNECTION_CODES.has(code) || UNAVAILABLE_STATE.test(code))
 }
 
 export type Db = PostgresJsDatabase<typeof schema>

@@ -2,9 +2,6 @@ import { Effect, Exit, Fiber, Scope } from "effect"
 import { Database, type DbError } from "./Database.js"
 import { commitPage, type PageResult, type PageWrite, preparePage, writePage } from "./PageWrite.js"
 
-export * from "./ChatMembersSql.js"
-export * from "./PageWrite.js"
-
 export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/db/MirrorWriter", {
   effect: Effect.gen(function* () {
     const database = yield* Database

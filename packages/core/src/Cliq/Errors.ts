@@ -229,7 +229,8 @@ const NEVER_SENT = new Set([
 ])
 const RESET = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "ECONNABORTED", "UND_ERR_CLOSED"])
 
-const errorCodeOf = (cause: unknown): string | undefined => {
+/** The first `code` along an error's `cause` chain (Node's socket errors, a driver's error wrapped by a library). */
+export const errorCodeOf = (cause: unknown): string | undefined => {
   for (let current = cause, depth = 0; typeof current === "object" && current !== null && depth < 5; depth++) {
     const record = current as { readonly code?: unknown; readonly cause?: unknown; readonly errors?: unknown }
     if (typeof record.code === "string") return record.code
