@@ -1,6 +1,14 @@
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { Database, type DbError } from "./Database.js"
-import { commitPage, type PageResult, type PageWrite, preparePage, writePage } from "./PageWrite.js"
+import {
+  chatIdsOf,
+  commitPage,
+  type PageResult,
+  type PageWrite,
+  preparePage,
+  splitPage,
+  writePage
+} from "./PageWrite.js"
 
 export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/db/MirrorWriter", {
   effect: Effect.gen(function* () {
@@ -34,27 +42,33 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
     /**
      * Writes pages in the order given, each in its own transaction like `apply`. A page is locked and diffed while
      * the previous one commits, and commits only once that one has: the cursor never passes a page that did not
-     * commit, and if a commit fails the page prepared behind it rolls back. `flush` waits for the last commit.
+     * commit, and if a commit fails the page prepared behind it rolls back. The chats both pages hold (a walk's
+     * overlapping boundary second) are locked and diffed only after that commit, against what it wrote; the rest
+     * does not wait for it. `flush` waits for the last commit.
      */
     const inOrder = Effect.sync(() => {
       let committing: Fiber.RuntimeFiber<PageResult, DbError> | undefined
+      let busy: ReadonlySet<string> = new Set()
       const write = (page: PageWrite) =>
         Effect.gen(function* () {
           const scope = yield* Scope.make()
+          const [now, later] = committing ? splitPage(page, busy) : [page, undefined]
           const commit = Effect.gen(function* () {
             const tx = yield* Scope.extend(transaction, scope)
-            const prepared = yield* database.use(() => preparePage(tx.conn, page))
+            const prepared = yield* database.use(() => preparePage(tx.conn, now))
             // Commits in page order. Locks are too: `write` returns only once its page holds its locks, so a page
             // never waits for a lock of the page after it, which waits (here, unseen by PostgreSQL) for its commit.
             if (committing) yield* Fiber.join(committing)
+            const after = later ? yield* database.use(() => preparePage(tx.conn, later)) : undefined
             return database.use(async () => {
-              const result = await commitPage(tx.conn, prepared)
+              const result = await commitPage(tx.conn, prepared, after)
               await tx.conn`commit`
               tx.committed = true
               return result
             })
           })
           const finish = yield* commit.pipe(Effect.onError(cause => Scope.close(scope, Exit.failCause(cause))))
+          busy = chatIdsOf(page)
           committing = yield* Effect.fork(
             finish.pipe(
               Effect.onExit(exit => Scope.close(scope, exit)),

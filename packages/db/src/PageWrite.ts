@@ -78,6 +78,51 @@ const latestById = (observed: ReadonlyArray<ObservedChat>) => {
   return byId
 }
 
+/** Every chat a page locks: those it observes, flags, removes, records events of or rejects items of. */
+export const chatIdsOf = (page: PageWrite): Set<string> =>
+  new Set<string>([
+    ...(page.observed ?? []).map(o => o.chat.chatId),
+    ...(page.rejected ?? []).flatMap(r => (r.chatId === null ? [] : [r.chatId])),
+    ...(page.flags ?? []).flatMap(f => f.chatIds),
+    ...(page.gone ?? []),
+    ...(page.events ?? []).map(e => e.chatId),
+    ...(page.members ? [page.members.chatId] : []),
+    ...(page.derive ?? []).map(d => d.chatId)
+  ])
+
+/**
+ * Splits a page by chat: the part that touches none of `busy` (chats a transaction in flight holds) and, if any, the
+ * part that does, to be prepared once that transaction has committed. Each chat stays whole in one part, in its
+ * order; the cursor and the chat-less events stay with the first part.
+ */
+export const splitPage = (page: PageWrite, busy: ReadonlySet<string>): readonly [PageWrite, PageWrite | undefined] => {
+  const held = (id: string | null) => id !== null && busy.has(id)
+  if (![...chatIdsOf(page)].some(held)) return [page, undefined]
+  const flags = (keep: boolean) =>
+    (page.flags ?? [])
+      .map(f => ({ ...f, chatIds: f.chatIds.filter(id => held(id) === keep) }))
+      .filter(f => f.chatIds.length > 0)
+  const part = (keep: boolean): PageWrite => ({
+    accountId: page.accountId,
+    observed: (page.observed ?? []).filter(o => held(o.chat.chatId) === keep),
+    rejected: (page.rejected ?? []).filter(r => held(r.chatId) === keep),
+    flags: flags(keep),
+    gone: (page.gone ?? []).filter(id => held(id) === keep),
+    events: (page.events ?? []).filter(e => held(e.chatId) === keep),
+    derive: (page.derive ?? []).filter(d => held(d.chatId) === keep),
+    ...(page.members && held(page.members.chatId) === keep ? { members: page.members } : {})
+  })
+  const first = part(false)
+  return [
+    {
+      ...first,
+      ...(page.extraEvents ? { extraEvents: page.extraEvents } : {}),
+      ...(page.cursor ? { cursor: page.cursor } : {})
+    },
+    part(true)
+  ]
+}
+
 /** A page whose chats are locked and diffed, its rows ready: what remains is `commitPage`. */
 export interface PreparedPage {
   readonly accountId: string
@@ -96,14 +141,7 @@ export interface PreparedPage {
  */
 export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedPage> => {
   const observed = latestById(page.observed ?? [])
-  const ids = new Set<string>([
-    ...observed.keys(),
-    ...(page.flags ?? []).flatMap(f => f.chatIds),
-    ...(page.gone ?? []),
-    ...(page.events ?? []).map(e => e.chatId),
-    ...(page.members ? [page.members.chatId] : []),
-    ...(page.derive ?? []).map(d => d.chatId)
-  ])
+  const ids = chatIdsOf(page)
   const prevRows = await selectChatsForUpdate(tx, page.accountId, [...ids])
   const prev = new Map(prevRows.map(r => [r.chatId, { state: stateFromRow(r), lastSeq: r.lastSeq }]))
   const next = new Map<string, ChatState | undefined>()
@@ -200,21 +238,26 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
 
 /**
  * The rest of the page's transaction: the cursor, then the events (under the append lock, so seq order is commit
- * order) and the rows in one statement. Call last, right before COMMIT.
+ * order) and the rows, one statement per prepared part (`after`: the part `splitPage` held back). Call last, right
+ * before COMMIT.
  */
-export const commitPage = async (tx: TxSql, page: PreparedPage): Promise<PageResult> => {
-  if (page.cursor) await writeCursor(tx, page.accountId, page.cursor, page.observed, page.events)
+export const commitPage = async (tx: TxSql, page: PreparedPage, after?: PreparedPage): Promise<PageResult> => {
+  const parts = after ? [page, after] : [page]
+  const observed = parts.reduce((n, p) => n + p.observed, 0)
+  const events = parts.reduce((n, p) => n + p.events, 0)
+  if (page.cursor) await writeCursor(tx, page.accountId, page.cursor, observed, events)
+  if (events > 0) await lockAppends(tx)
   let appended = 0
-  if (page.events > 0 || page.changed > 0) {
-    if (page.events > 0) await lockAppends(tx)
-    const result = await appendAndProjectSql(tx, page.eventsJson, page.chatsJson)
+  for (const part of parts) {
+    if (part.events === 0 && part.changed === 0) continue
+    const result = await appendAndProjectSql(tx, part.eventsJson, part.chatsJson)
     // Cannot happen while every writer takes the chat locks; if it ever does, roll back rather than diverge from the log.
-    if (result.chatEvents !== page.chatEvents) {
+    if (result.chatEvents !== part.chatEvents) {
       throw new Error("a chat event of this page was appended concurrently; the page will be re-applied")
     }
-    appended = result.appended
+    appended += result.appended
   }
-  return { eventsAppended: appended, chatsChanged: page.changed, chatsObserved: page.observed }
+  return { eventsAppended: appended, chatsChanged: page.changed + (after?.changed ?? 0), chatsObserved: observed }
 }
 
 export const writePage = async (tx: TxSql, page: PageWrite): Promise<PageResult> =>

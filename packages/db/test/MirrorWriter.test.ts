@@ -1,7 +1,7 @@
 import { ChatDto, type ObservedFields, observedFields } from "@cliq-mirror/core"
-import { Database, MirrorWriter, replayProjections } from "@cliq-mirror/db"
+import { Database, EVENTS_APPEND_LOCK, MirrorWriter, replayProjections } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Fiber, Layer, Schedule, Schema } from "effect"
 import { DatabaseTest } from "../../../test/support/layers.js"
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -138,6 +138,102 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
           and database = (select oid from pg_database where datname = current_database())`
       )
       assert.strictEqual(held[0]!.n, 0)
+    })
+  )
+
+  it.effect(
+    "a chat on two consecutive pages is diffed against the first page's commit, the rest of the page before it",
+    () =>
+      Effect.gen(function* () {
+        const writer = yield* MirrorWriter
+        const db = yield* Database
+        const pages = yield* writer.inOrder
+        const later = { pinned: true, last_modified_time: iso(1_700_000_500_000) }
+        yield* pages.write({
+          accountId: "acc",
+          observed: observe(chat("s"), chat("p1")),
+          cursor: { stream: "overlap", highWaterMs: 1 }
+        })
+        yield* pages.write({
+          accountId: "acc",
+          observed: observe(chat("s", later), chat("p2")),
+          flags: [{ flag: "muted", value: true, chatIds: ["s", "p2"] }],
+          cursor: { stream: "overlap", highWaterMs: 2 }
+        })
+        yield* pages.write({
+          accountId: "acc",
+          observed: observe(chat("s", later), chat("p3")),
+          cursor: { stream: "overlap", highWaterMs: 3 }
+        })
+        yield* pages.flush
+        const events = yield* db.use(
+          (_, sql) => sql<Array<{ seq: string; chat_id: string; type: string }>>`
+          select seq, chat_id, type from events where chat_id in ('s', 'p1', 'p2', 'p3') order by seq`
+        )
+        const of = (id: string) => events.filter(e => e.chat_id === id).map(e => e.type)
+        assert.deepStrictEqual(of("s"), ["ChatDiscovered", "ChatPinned", "ChatMuted"])
+        assert.deepStrictEqual(of("p2"), ["ChatDiscovered", "ChatMuted"])
+        assert.deepStrictEqual(of("p3"), ["ChatDiscovered"])
+        const row = yield* db.use(
+          (_, sql) => sql`select pinned, muted, last_seq from chats where account_id = 'acc' and chat_id = 's'`
+        )
+        assert.deepStrictEqual(
+          { pinned: row[0]!.pinned, muted: row[0]!.muted, lastSeq: String(row[0]!.last_seq) },
+          { pinned: true, muted: true, lastSeq: events.filter(e => e.chat_id === "s").at(-1)!.seq }
+        )
+        const state = yield* db.use(
+          (_, sql) =>
+            sql`select high_water_ms, chats_observed, events_appended from sync_state where stream = 'overlap'`
+        )
+        assert.deepStrictEqual(
+          [Number(state[0]!.high_water_ms), Number(state[0]!.chats_observed), Number(state[0]!.events_appended)],
+          [3, 6, events.length]
+        )
+        const check = yield* db.use((_, sql) => replayProjections(sql, { write: false }))
+        assert.deepStrictEqual(check.differences, [])
+      })
+  )
+
+  it.effect("the next page locks the chats it does not share while the page before waits to commit", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const db = yield* Database
+      const pages = yield* writer.inOrder
+      // Hold the event append lock so that the first page's commit waits; "a0" (shared) sorts before "z2".
+      const holder = yield* db.use(async (_, sql) => {
+        const conn = await sql.reserve()
+        await conn`begin`
+        await conn`select pg_advisory_xact_lock(${EVENTS_APPEND_LOCK})`
+        return conn
+      })
+      const release = db.use(() => holder`rollback`.finally(() => holder.release())).pipe(Effect.orDie)
+      const lockedZ2 = db.use(
+        (_, sql) => sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and granted
+          and classid = 727274004 and objid::bigint = (hashtext('acc:z2')::bigint & 4294967295)`
+      )
+      yield* pages
+        .write({ accountId: "acc", observed: observe(chat("a0"), chat("z1")) })
+        .pipe(Effect.onError(() => release))
+      const second = yield* Effect.fork(
+        pages.write({ accountId: "acc", observed: observe(chat("a0", { pinned: true }), chat("z2")) })
+      )
+      const held = yield* lockedZ2.pipe(
+        Effect.filterOrFail(rows => rows[0]!.n === 1),
+        Effect.retry(Schedule.spaced("20 millis")),
+        Effect.timeout("5 seconds"),
+        Effect.either,
+        Effect.ensuring(release)
+      )
+      assert.strictEqual(held._tag, "Right", "z2 was not locked while the page before it waited to commit")
+      yield* Fiber.join(second)
+      yield* pages.flush
+      const events = yield* db.use(
+        (_, sql) => sql<Array<{ type: string }>>`select type from events where chat_id = 'a0' order by seq`
+      )
+      assert.deepStrictEqual(
+        events.map(e => e.type),
+        ["ChatDiscovered", "ChatPinned"]
+      )
     })
   )
 
