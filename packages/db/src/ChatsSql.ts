@@ -31,6 +31,7 @@ const COLUMNS = [
   ["last_seq", "lastSeq"]
 ] as const satisfies ReadonlyArray<readonly [string, keyof ChatRow]>
 
+/** Each column's SQL type where it is not text. */
 const TYPES: Record<string, string> = {
   participant_count: "integer",
   created_time: "timestamptz",
@@ -52,11 +53,23 @@ const TYPES: Record<string, string> = {
 }
 
 const SELECT_LIST = COLUMNS.map(([c, k]) => `${c} as "${k}"`).join(", ")
-const RECORD_DEF = COLUMNS.map(([c]) => `${c} ${TYPES[c] ?? "text"}`).join(", ")
 const COLUMN_LIST = COLUMNS.map(([c]) => c).join(", ")
 const UPDATE_LIST = COLUMNS.filter(([c]) => c !== "account_id" && c !== "chat_id")
   .map(([c]) => `${c} = excluded.${c}`)
   .join(", ")
+const indexOf = (column: (typeof COLUMNS)[number][0]) => COLUMNS.findIndex(([c]) => c === column)
+const CHAT_ID_INDEX = indexOf("chat_id")
+const RAW_INDEX = indexOf("raw")
+/** Index of `raw_from` in a row of `chatRowsJson`: right after the columns. */
+const RAW_FROM_INDEX = COLUMNS.length
+
+/** Column `c` read from `r`, one row of `chatRowsJson` (a jsonb array): a JSON null is SQL NULL. */
+const fromRow = (c: string, i: number) => {
+  const type = TYPES[c]
+  return type === "jsonb" ? `nullif(r -> ${i}, 'null'::jsonb)` : type ? `(r ->> ${i})::${type}` : `r ->> ${i}`
+}
+
+const FROM_ROW = COLUMNS.map(([c], i) => fromRow(c, i)).join(", ")
 
 const toRow = (r: Record<string, unknown>): ChatRow => ({ ...(r as ChatRow), lastSeq: Number(r.lastSeq) })
 
@@ -95,45 +108,21 @@ export const selectChats = async (sql: postgres.Sql, accountId: string | null): 
 }
 
 /**
- * The rows as one JSON array keyed by column name (what `json_to_recordset` reads); a row whose chat is in `rawFrom`
- * leaves its `raw` out and names the event of the same statement whose payload carries it (`raw_from`).
+ * The rows as one JSON array of arrays, the columns in `COLUMNS` order (read positionally from a `jsonb` parameter:
+ * parsed once, no column names repeated per row), then `raw_from`: a row whose chat is in `rawFrom` leaves its `raw`
+ * out and names the event of the same statement whose payload carries it.
  */
 export const chatRowsJson = (
   rows: ReadonlyArray<ChatInsert>,
   rawFrom: ReadonlyMap<string, string> = new Map()
 ): string =>
   JSON.stringify(
-    rows.map((r): Record<(typeof COLUMNS)[number][0] | "raw_from", unknown> => {
+    rows.map(r => {
       const from = rawFrom.get(r.chatId)
-      return {
-        account_id: r.accountId,
-        chat_id: r.chatId,
-        name: r.name,
-        chat_type: r.chatType,
-        participant_count: r.participantCount,
-        creator_id: r.creatorId,
-        creator_name: r.creatorName,
-        created_time: r.createdTime,
-        last_modified_time: r.lastModifiedTime,
-        last_message_time: r.lastMessageTime,
-        pinned: r.pinned,
-        removed: r.removed,
-        unread_message_count: r.unreadMessageCount,
-        unread_time: r.unreadTime,
-        last_message_info: r.lastMessageInfo,
-        previous_titles: r.previousTitles,
-        thread_message_id: r.threadMessageId,
-        parent_chat_id: r.parentChatId,
-        muted: r.muted,
-        closed: r.closed,
-        drafts: r.drafts,
-        joined: r.joined,
-        members_fetched_at: r.membersFetchedAt,
-        synced_at: r.syncedAt,
-        raw: from === undefined ? r.raw : null,
-        raw_from: from ?? null,
-        last_seq: r.lastSeq
-      }
+      const row: Array<unknown> = COLUMNS.map(([, k]) => r[k])
+      if (from !== undefined) row[RAW_INDEX] = null
+      row.push(from ?? null)
+      return row
     })
   )
 
@@ -144,17 +133,19 @@ const UPSERT = (from: string) => `
 /** One statement for the whole page: rows travel as a single JSON parameter. */
 export const chatsUpsertSql = async (tx: TxSql, rows: ReadonlyArray<ChatInsert>) => {
   if (rows.length === 0) return
-  await tx.unsafe(UPSERT(`select ${COLUMN_LIST} from json_to_recordset($1::text::json) as r(${RECORD_DEF})`), [
-    chatRowsJson(rows)
-  ])
+  await tx.unsafe(UPSERT(`select ${FROM_ROW} from jsonb_array_elements($1::text::jsonb) r`), [chatRowsJson(rows)])
 }
 
-const FROM_APPENDED = `select ${COLUMNS.map(([c]) =>
-  c === "last_seq" ? "coalesce(a.seq, r.last_seq)" : c === "raw" ? "coalesce(r.raw, e.payload -> 'raw')" : `r.${c}`
+const FROM_APPENDED = `select ${COLUMNS.map(([c], i) =>
+  c === "last_seq"
+    ? `coalesce(a.seq, ${fromRow(c, i)})`
+    : c === "raw"
+      ? `coalesce(${fromRow(c, i)}, e.payload -> 'raw')`
+      : fromRow(c, i)
 ).join(", ")}
-  from json_to_recordset($2::text::json) as r(${RECORD_DEF}, raw_from text)
-  left join (select chat_id, max(seq) as seq from appended group by chat_id) a on a.chat_id = r.chat_id
-  left join appended e on e.dedupe_key = r.raw_from`
+  from jsonb_array_elements($2::text::jsonb) r
+  left join (select chat_id, max(seq) as seq from appended group by chat_id) a on a.chat_id = r ->> ${CHAT_ID_INDEX}
+  left join appended e on e.dedupe_key = r ->> ${RAW_FROM_INDEX}`
 
 /**
  * A page's events ($1, `eventRowsJson`) and its changed chats ($2, `chatRowsJson`) in one statement: each chat's

@@ -33,26 +33,28 @@ export interface AppendedEvent {
   readonly dedupeKey: string
 }
 
-/** The events as one JSON array of `events` rows (event ids derived here), for `insertEventsSql`. */
+/**
+ * The events as one JSON array of `events` rows (event ids derived here), each an array in the column order of
+ * `insertEventsSql`, which reads them positionally from a `jsonb` parameter (parsed once, payloads included).
+ */
 export const eventRowsJson = (events: ReadonlyArray<NewEvent>): string =>
   JSON.stringify(
-    events.map(e => ({
-      event_id: eventIdFor(e.accountId, e.dedupeKey),
-      account_id: e.accountId,
-      chat_id: e.chatId,
-      type: e.type,
-      payload: e.payload,
-      occurred_at: e.occurredAt,
-      dedupe_key: e.dedupeKey
-    }))
+    events.map(e => [
+      eventIdFor(e.accountId, e.dedupeKey),
+      e.accountId,
+      e.chatId,
+      e.type,
+      e.payload,
+      e.occurredAt,
+      e.dedupeKey
+    ])
   )
 
 /** Inserts the rows of `eventRowsJson` passed as `param`, skipping those whose event id exists already. */
 export const insertEventsSql = (param: string) => `
   insert into events (event_id, account_id, chat_id, type, payload, occurred_at, dedupe_key)
-  select event_id, account_id, chat_id, type, payload, occurred_at, dedupe_key
-  from json_to_recordset(${param}::text::json) as r(
-    event_id uuid, account_id text, chat_id text, type text, payload jsonb, occurred_at timestamptz, dedupe_key text)
+  select (r ->> 0)::uuid, r ->> 1, r ->> 2, r ->> 3, r -> 4, (r ->> 5)::timestamptz, r ->> 6
+  from jsonb_array_elements(${param}::text::jsonb) r
   on conflict do nothing`
 
 export const lockAppends = (tx: TxSql) => tx`select pg_advisory_xact_lock(${EVENTS_APPEND_LOCK})`
