@@ -15,6 +15,9 @@ export const expectedRow = (t: ChatTruth, userIndex = 0) => {
     created_time: second(t.createdMs),
     last_modified_time: second(t.lastModifiedMs),
     last_message_time: lastVisible ? second(t.lastMessage!.timeMs) : null,
+    last_message: lastVisible
+      ? { id: t.lastMessage!.messageId, sender: t.lastMessage!.senderId, text: t.lastMessage!.text }
+      : null,
     pinned: u.pinned,
     removed: u.removed,
     unread_message_count: u.unreadCount,
@@ -40,6 +43,8 @@ export const MIRROR_ROW_SQL = `
     (extract(epoch from created_time) * 1000)::bigint as created_time,
     (extract(epoch from last_modified_time) * 1000)::bigint as last_modified_time,
     (extract(epoch from last_message_time) * 1000)::bigint as last_message_time,
+    case when last_message_info is not null then json_build_object('id', last_message_info ->> 'message_id',
+      'sender', last_message_info ->> 'sender', 'text', last_message_info -> 'content' ->> 'text') end as last_message,
     pinned, removed, unread_message_count, muted, closed, drafts, joined, previous_titles, parent_chat_id,
     thread_message_id
   from chats where account_id = 'default' order by chat_id`

@@ -60,8 +60,10 @@ const UPDATE_LIST = COLUMNS.filter(([c]) => c !== "account_id" && c !== "chat_id
 const indexOf = (column: (typeof COLUMNS)[number][0]) => COLUMNS.findIndex(([c]) => c === column)
 const CHAT_ID_INDEX = indexOf("chat_id")
 const RAW_INDEX = indexOf("raw")
-/** Index of `raw_from` in a row of `chatRowsJson`: right after the columns. */
+const LAST_MESSAGE_INDEX = indexOf("last_message_info")
+/** Index of `raw_from` in a row of `chatRowsJson`: right after the columns; then whether `last_message_info` is raw's. */
 const RAW_FROM_INDEX = COLUMNS.length
+const LAST_MESSAGE_FROM_RAW_INDEX = COLUMNS.length + 1
 
 /** Column `c` read from `r`, one row of `chatRowsJson` (a jsonb array): a JSON null is SQL NULL. */
 const fromRow = (c: string, i: number) => {
@@ -110,7 +112,8 @@ export const selectChats = async (sql: postgres.Sql, accountId: string | null): 
 /**
  * The rows as one JSON array of arrays, the columns in `COLUMNS` order (read positionally from a `jsonb` parameter:
  * parsed once, no column names repeated per row), then `raw_from`: a row whose chat is in `rawFrom` leaves its `raw`
- * out and names the event of the same statement whose payload carries it.
+ * out and names the event of the same statement whose payload carries it; its `last_message_info`, when that is the
+ * raw object's own (the same object, as decoding leaves it), is left out too and flagged to be read from there.
  */
 export const chatRowsJson = (
   rows: ReadonlyArray<ChatInsert>,
@@ -120,8 +123,15 @@ export const chatRowsJson = (
     rows.map(r => {
       const from = rawFrom.get(r.chatId)
       const row: Array<unknown> = COLUMNS.map(([, k]) => r[k])
-      if (from !== undefined) row[RAW_INDEX] = null
-      row.push(from ?? null)
+      if (from === undefined) {
+        row.push(null, false)
+        return row
+      }
+      const lastMessageFromRaw =
+        r.lastMessageInfo != null && r.lastMessageInfo === (r.raw as { last_message_info?: unknown }).last_message_info
+      row[RAW_INDEX] = null
+      if (lastMessageFromRaw) row[LAST_MESSAGE_INDEX] = null
+      row.push(from, lastMessageFromRaw)
       return row
     })
   )
@@ -141,7 +151,9 @@ const FROM_APPENDED = `select ${COLUMNS.map(([c], i) =>
     ? `coalesce(a.seq, ${fromRow(c, i)})`
     : c === "raw"
       ? `coalesce(${fromRow(c, i)}, e.payload -> 'raw')`
-      : fromRow(c, i)
+      : c === "last_message_info"
+        ? `case when (r ->> ${LAST_MESSAGE_FROM_RAW_INDEX})::boolean then e.payload -> 'raw' -> 'last_message_info' else ${fromRow(c, i)} end`
+        : fromRow(c, i)
 ).join(", ")}
   from jsonb_array_elements($2::text::jsonb) r
   left join (select chat_id, max(seq) as seq from appended group by chat_id) a on a.chat_id = r ->> ${CHAT_ID_INDEX}
