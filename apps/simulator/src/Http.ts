@@ -28,9 +28,10 @@ export const parseJson = (text: string): unknown => {
 }
 
 export const send = (res: ServerResponse, reply: Reply): void => {
-  const text = reply.raw ?? (reply.body === undefined ? "" : JSON.stringify(reply.body))
-  const headers: Record<string, string | number> = { ...reply.headers, "content-length": Buffer.byteLength(text) }
-  if (text !== "") headers["content-type"] = "application/json;charset=UTF-8"
+  const body = reply.bytes ?? reply.raw ?? (reply.body === undefined ? "" : JSON.stringify(reply.body))
+  const length = typeof body === "string" ? Buffer.byteLength(body) : body.length
+  const headers: Record<string, string | number> = { ...reply.headers, "content-length": length }
+  if (length > 0) headers["content-type"] = "application/json;charset=UTF-8"
   res.writeHead(reply.status, headers)
-  res.end(text)
+  res.end(body)
 }

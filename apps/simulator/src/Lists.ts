@@ -1,8 +1,9 @@
 import { LIST_TYPES, Limits, parseUpstreamTime, SEARCH_CHAT_TYPES } from "@cliq-mirror/core"
 import type { Call } from "./Call.js"
+import { jsonListBytes } from "./JsonBytes.js"
 import type { Chat, UserView } from "./Model.js"
 import { renderChat } from "./Render.js"
-import { fail, json, type Reply } from "./Replies.js"
+import { fail, type Reply } from "./Replies.js"
 import type { SortedChats } from "./SortedChats.js"
 
 /** §9.7: GET /chats without `limit` returns 20 chats, so clients that forget `limit` are caught. */
@@ -62,14 +63,17 @@ const scan = (
   return out
 }
 
-const page = (call: Call, chats: ReadonlyArray<Chat>): Reply =>
-  json({
-    chats: chats.map(chat =>
+const page = (call: Call, chats: ReadonlyArray<Chat>): Reply => ({
+  status: 200,
+  bytes: jsonListBytes(
+    "chats",
+    chats.map(chat =>
       renderChat(call.store, chat, call.account, chat.views[call.account.index]!, call.options.responseTimes, {
         lastMessageInfo: true
       })
     )
-  })
+  )
+})
 
 const all =
   (predicates: ReadonlyArray<Predicate>): Predicate =>

@@ -1,3 +1,5 @@
+import { decimal } from "./Decimal.js"
+
 export type SimChatType =
   | "channel"
   | "bot"
@@ -35,7 +37,7 @@ export class Message {
   ) {}
 
   get id(): string {
-    return `${this.timeMs}_${this.suffix}`
+    return `${decimal(this.timeMs)}_${decimal(this.suffix)}`
   }
 
   hasId(id: string): boolean {

@@ -1,22 +1,6 @@
 import type { ChatStore } from "./ChatStore.js"
 import type { Account, Chat, Message, UserView } from "./Model.js"
-
-export type TimeStyle = "offset" | "utc"
-
-const pad = (n: number) => String(n).padStart(2, "0")
-
-/**
- * Whole seconds, in the caller's zone (`2025-06-15T10:30:00+05:30`, `…Z` for UTC) or as `.000Z` (§9.11). The filter
- * keys keep milliseconds, so a body value can never be fed back as an exact bound.
- */
-export const formatTime = (ms: number, offsetMinutes: number, style: TimeStyle): string => {
-  const seconds = Math.floor(ms / 1000) * 1000
-  if (style === "utc") return new Date(seconds).toISOString()
-  const local = new Date(seconds + offsetMinutes * 60_000).toISOString().slice(0, 19)
-  if (offsetMinutes === 0) return `${local}Z`
-  const abs = Math.abs(offsetMinutes)
-  return `${local}${offsetMinutes < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
-}
+import { formatTime, type TimeStyle } from "./TimeFormat.js"
 
 export interface RenderOptions {
   readonly lastMessageInfo: boolean
@@ -38,15 +22,15 @@ export const renderChat = (
   style: TimeStyle,
   options: RenderOptions
 ): Record<string, unknown> => {
-  const time = (ms: number) => formatTime(ms, viewer.offsetMinutes, style)
+  const offset = viewer.offsetMinutes
   const creator = store.people.get(chat.creatorId)
   const out: Record<string, unknown> = {
     chat_id: chat.id,
     name: store.displayName(chat, viewer),
     chat_type: chat.type,
     participant_count: chat.participants.length,
-    created_time: time(chat.createdMs),
-    last_modified_time: time(chat.lastModifiedMs)
+    created_time: formatTime(chat.createdMs, offset, style),
+    last_modified_time: formatTime(chat.lastModifiedMs, offset, style)
   }
   if (options.nestedMembership) out.user_membership = { pinned: view.pinned, removed: view.removed }
   else {
@@ -59,13 +43,14 @@ export const renderChat = (
     out.last_message_info = {
       message_id: last.id,
       sender: last.senderId,
-      time: time(last.timeMs),
+      time: formatTime(last.timeMs, offset, style),
       content: { text: last.text },
       type: "text"
     }
   }
   out.unread_message_count = view.unreadCount
-  if (view.unreadCount > 0 && view.unreadFromMs !== undefined) out.unread_time = time(view.unreadFromMs)
+  if (view.unreadCount > 0 && view.unreadFromMs !== undefined)
+    out.unread_time = formatTime(view.unreadFromMs, offset, style)
   if (chat.previousTitles.length > 0) out.previous_titles = chat.previousTitles.join(", ")
   if (chat.parentChatId !== undefined) out.parent_chat_id = chat.parentChatId
   if (chat.threadMessageId !== undefined) out.thread_message_id = chat.threadMessageId

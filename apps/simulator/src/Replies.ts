@@ -4,6 +4,8 @@ export interface Reply {
   readonly body?: unknown
   /** Raw text sent as JSON content (used for malformed-body faults). */
   readonly raw?: string
+  /** The JSON body already encoded as UTF-8 (list pages, see `jsonListBytes`). */
+  readonly bytes?: Buffer
   readonly headers?: Readonly<Record<string, string>>
 }
 

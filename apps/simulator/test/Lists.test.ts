@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import { type ChatTruth, type RunningSimulator, startSimulator } from "../src/index.js"
-import { formatTime } from "../src/Render.js"
+import { formatTime } from "../src/TimeFormat.js"
 import { chatsOf, client, type Json, memberChat, userView } from "./helpers.js"
 
 let sim: RunningSimulator
