@@ -166,12 +166,15 @@ const FROM_APPENDED = `select ${COLUMNS.map(([c], i) =>
  * once). Answers how many events were appended, and how many of them were chat events (dedupe keys `chat:…`).
  */
 export const appendAndProjectSql = async (tx: TxSql, eventsJson: string, chatsJson: string) => {
-  const [row] = await tx.unsafe<Array<{ appended: number; chat_events: number }>>(
-    `with appended as (${insertEventsSql("$1")} returning seq, chat_id, dedupe_key, payload),
+  // Sent at once (not on the first `await`), so statements issued one after another reach the server in that order.
+  const [row] = await tx
+    .unsafe<Array<{ appended: number; chat_events: number }>>(
+      `with appended as (${insertEventsSql("$1")} returning seq, chat_id, dedupe_key, payload),
      projected as (${UPSERT(FROM_APPENDED)})
      select count(*)::int as appended, (count(*) filter (where dedupe_key like 'chat:%'))::int as chat_events
      from appended`,
-    [eventsJson, chatsJson]
-  )
+      [eventsJson, chatsJson]
+    )
+    .execute()
   return { appended: row!.appended, chatEvents: row!.chat_events }
 }

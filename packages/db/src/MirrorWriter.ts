@@ -3,10 +3,13 @@ import { Database, type DbError } from "./Database.js"
 import {
   chatIdsOf,
   commitPage,
+  latestById,
+  type ObservedChat,
   type PageResult,
   type PageWrite,
   preparePage,
   splitPage,
+  withoutRepeats,
   writePage
 } from "./PageWrite.js"
 
@@ -43,16 +46,18 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
      * Writes pages in the order given, each in its own transaction like `apply`. A page is locked and diffed while
      * the previous one commits, and commits only once that one has: the cursor never passes a page that did not
      * commit, and if a commit fails the page prepared behind it rolls back. The chats both pages hold (a walk's
-     * overlapping boundary second) are locked and diffed only after that commit, against what it wrote; the rest
-     * does not wait for it. `flush` waits for the last commit.
+     * overlapping boundary second) are locked and diffed only after that commit, against what it wrote (or left out
+     * when observed exactly as that page applied them); the rest does not wait for it. `flush` waits for the last
+     * commit.
      */
     const inOrder = Effect.sync(() => {
       let committing: Fiber.RuntimeFiber<PageResult, DbError> | undefined
       let busy: ReadonlySet<string> = new Set()
+      let applied: ReadonlyMap<string, ObservedChat> = new Map()
       const write = (page: PageWrite) =>
         Effect.gen(function* () {
           const scope = yield* Scope.make()
-          const [now, later] = committing ? splitPage(page, busy) : [page, undefined]
+          const [now, later] = committing ? splitPage(withoutRepeats(page, applied), busy) : [page, undefined]
           const commit = Effect.gen(function* () {
             const tx = yield* Scope.extend(transaction, scope)
             const prepared = yield* database.use(() => preparePage(tx.conn, now))
@@ -69,6 +74,7 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
           })
           const finish = yield* commit.pipe(Effect.onError(cause => Scope.close(scope, Exit.failCause(cause))))
           busy = chatIdsOf(page)
+          applied = latestById(page.observed ?? [])
           committing = yield* Effect.fork(
             finish.pipe(
               Effect.onExit(exit => Scope.close(scope, exit)),

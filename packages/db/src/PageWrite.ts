@@ -54,6 +54,8 @@ export interface PageWrite {
   /** A full member list of a chat (GET /chats/{id}/members). */
   readonly members?: MembersObservation
   readonly cursor?: CursorUpdate
+  /** Observations left out by `withoutRepeats`: counted as observed, not applied. */
+  readonly repeated?: number
 }
 
 export interface PageResult {
@@ -69,7 +71,7 @@ const occurredAt = (e: ChatEvent, s: ChatState | undefined): Date | null => {
 }
 
 /** The newest observation of a chat wins when a page (or overlapping windows) holds it twice. */
-const latestById = (observed: ReadonlyArray<ObservedChat>) => {
+export const latestById = (observed: ReadonlyArray<ObservedChat>) => {
   const byId = new Map<string, ObservedChat>()
   for (const o of observed) {
     const seen = byId.get(o.chat.chatId)
@@ -93,7 +95,7 @@ export const chatIdsOf = (page: PageWrite): Set<string> =>
 /**
  * Splits a page by chat: the part that touches none of `busy` (chats a transaction in flight holds) and, if any, the
  * part that does, to be prepared once that transaction has committed. Each chat stays whole in one part, in its
- * order; the cursor and the chat-less events stay with the first part.
+ * order; the cursor, the chat-less events and the count of repeats left out stay with the first part.
  */
 export const splitPage = (page: PageWrite, busy: ReadonlySet<string>): readonly [PageWrite, PageWrite | undefined] => {
   const held = (id: string | null) => id !== null && busy.has(id)
@@ -117,10 +119,25 @@ export const splitPage = (page: PageWrite, busy: ReadonlySet<string>): readonly 
     {
       ...first,
       ...(page.extraEvents ? { extraEvents: page.extraEvents } : {}),
-      ...(page.cursor ? { cursor: page.cursor } : {})
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+      ...(page.repeated ? { repeated: page.repeated } : {})
     },
     part(true)
   ]
+}
+
+/**
+ * Leaves out the observations that repeat, field for field, what the page before applied (`applied`, its `latestById`):
+ * a walk re-reads its boundary second, and once that page has committed the same observation changes nothing.
+ */
+export const withoutRepeats = (page: PageWrite, applied: ReadonlyMap<string, ObservedChat>): PageWrite => {
+  if (!page.observed?.some(o => applied.has(o.chat.chatId))) return page
+  const repeats = (o: ObservedChat) => {
+    const before = applied.get(o.chat.chatId)
+    return before !== undefined && JSON.stringify(before.raw) === JSON.stringify(o.raw)
+  }
+  const observed = page.observed.filter(o => !repeats(o))
+  return { ...page, observed, repeated: (page.repeated ?? 0) + page.observed.length - observed.length }
 }
 
 /** A page whose chats are locked and diffed, its rows ready: what remains is `commitPage`. */
@@ -227,7 +244,7 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
   return {
     accountId: page.accountId,
     cursor: page.cursor,
-    observed: observed.size,
+    observed: observed.size + (page.repeated ?? 0),
     events: newEvents.length,
     chatEvents: pending.length,
     changed: changed.length,
@@ -238,25 +255,26 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
 
 /**
  * The rest of the page's transaction: the cursor, then the events (under the append lock, so seq order is commit
- * order) and the rows, one statement per prepared part (`after`: the part `splitPage` held back). Call last, right
- * before COMMIT.
+ * order) and the rows, one statement per prepared part (`after`: the part `splitPage` held back). The statements are
+ * sent together, in that order, and answered in order (one round trip). Call last, right before COMMIT.
  */
 export const commitPage = async (tx: TxSql, page: PreparedPage, after?: PreparedPage): Promise<PageResult> => {
-  const parts = after ? [page, after] : [page]
-  const observed = parts.reduce((n, p) => n + p.observed, 0)
-  const events = parts.reduce((n, p) => n + p.events, 0)
-  if (page.cursor) await writeCursor(tx, page.accountId, page.cursor, observed, events)
-  if (events > 0) await lockAppends(tx)
+  const parts = (after ? [page, after] : [page]).filter(p => p.events > 0 || p.changed > 0)
+  const observed = page.observed + (after?.observed ?? 0)
+  const events = page.events + (after?.events ?? 0)
+  const ahead: Array<PromiseLike<unknown>> = []
+  if (page.cursor) ahead.push(writeCursor(tx, page.accountId, page.cursor, observed, events))
+  if (events > 0) ahead.push(lockAppends(tx).execute())
+  const written = parts.map(part => appendAndProjectSql(tx, part.eventsJson, part.chatsJson))
+  const [, results] = await Promise.all([Promise.all(ahead), Promise.all(written)])
   let appended = 0
-  for (const part of parts) {
-    if (part.events === 0 && part.changed === 0) continue
-    const result = await appendAndProjectSql(tx, part.eventsJson, part.chatsJson)
+  results.forEach((result, i) => {
     // Cannot happen while every writer takes the chat locks; if it ever does, roll back rather than diverge from the log.
-    if (result.chatEvents !== part.chatEvents) {
+    if (result.chatEvents !== parts[i]!.chatEvents) {
       throw new Error("a chat event of this page was appended concurrently; the page will be re-applied")
     }
     appended += result.appended
-  }
+  })
   return { eventsAppended: appended, chatsChanged: page.changed + (after?.changed ?? 0), chatsObserved: observed }
 }
 

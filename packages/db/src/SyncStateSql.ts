@@ -9,9 +9,9 @@ export interface CursorUpdate {
   readonly success?: boolean
 }
 
-/** Written inside the page's transaction: the cursor never moves past data that did not commit. */
-export const writeCursor = async (tx: TxSql, accountId: string, c: CursorUpdate, observed: number, events: number) => {
-  await tx`
+/** Written inside the page's transaction: the cursor never moves past data that did not commit. Sent at once. */
+export const writeCursor = (tx: TxSql, accountId: string, c: CursorUpdate, observed: number, events: number) =>
+  tx`
     insert into sync_state (account_id, stream, high_water_ms, boundary_ids, cursor, status, last_run_at,
       last_success_at, chats_observed, events_appended, consecutive_failures, last_error, updated_at)
     values (${accountId}, ${c.stream}, ${c.highWaterMs ?? null}, ${(c.boundaryIds ?? []) as Array<string>},
@@ -28,5 +28,4 @@ export const writeCursor = async (tx: TxSql, accountId: string, c: CursorUpdate,
       events_appended = sync_state.events_appended + excluded.events_appended,
       consecutive_failures = case when ${c.success ?? false} then 0 else sync_state.consecutive_failures end,
       last_error = case when ${c.success ?? false} then null else sync_state.last_error end,
-      updated_at = now()`
-}
+      updated_at = now()`.execute()
