@@ -229,7 +229,8 @@ describe("two daemon processes", () => {
         const beat = JSON.parse(readFileSync(heartbeat, "utf8")) as { at: string; postgres: string; redis: string }
         assert.deepStrictEqual({ ...beat, at: "" }, { at: "", postgres: "ok", redis: "ok" })
         assert.isBelow(Date.now() - Date.parse(beat.at), 5_000)
-        yield* Effect.promise(() => daemons[0]!.stop())
+        const exitCode = yield* Effect.promise(() => daemons[0]!.stop())
+        assert.strictEqual(exitCode, 0, "the daemon did not stop cleanly within 15 s of SIGTERM")
         assert.isFalse(existsSync(heartbeat))
       }),
     { timeout: 180_000 }

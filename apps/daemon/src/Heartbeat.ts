@@ -23,16 +23,21 @@ export const HeartbeatLive = Layer.scopedDiscard(
     const fs = yield* FileSystem.FileSystem
     const database = yield* Database
     const { budget } = yield* Upstream
-    const beat = Effect.gen(function* () {
-      yield* database.ping
-      yield* budget.usage({ key: "heartbeat", bucket: "chats.get" })
+    const write = Effect.gen(function* () {
       yield* fs.writeFileString(
         `${path}.tmp`,
         JSON.stringify({ at: new Date().toISOString(), postgres: "ok", redis: "ok" })
       )
       yield* fs.rename(`${path}.tmp`, path)
+    })
+    const beat = Effect.gen(function* () {
+      yield* database.ping
+      yield* budget.usage({ key: "heartbeat", bucket: "chats.get" })
+      // Whole or not at all: a stop that lands mid-write waits for the rename, so the removal below comes after it.
+      yield* Effect.uninterruptible(write)
     }).pipe(Effect.catchAll(error => Effect.logWarning("heartbeat skipped", { reason: String(error) })))
-    yield* Effect.forkScoped(Effect.repeat(beat, Schedule.spaced(intervalMs)))
+    // Finalizers run in reverse: the beat is stopped first, then the file removed (a supervisor sees a stopped daemon).
     yield* Effect.addFinalizer(() => fs.remove(path).pipe(Effect.ignore))
+    yield* Effect.forkScoped(Effect.repeat(beat, Schedule.spaced(intervalMs)))
   })
 )
