@@ -138,10 +138,17 @@ export interface Daemon extends Child {
   readonly migrated: Effect.Effect<number, ChildFailed>
 }
 
+/** The variables `npm run daemon` sets in front of its command (package.json), e.g. the C library's malloc settings. */
+const daemonScriptEnv = (): Record<string, string> => {
+  const scripts = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).scripts as Record<string, string>
+  const prefix = /^((?:[A-Z_][A-Z0-9_]*=\S+\s+)*)/.exec(scripts.daemon ?? "")?.[1] ?? ""
+  return Object.fromEntries(prefix.trim().split(/\s+/).filter(Boolean).map(a => a.split("=", 2) as [string, string]))
+}
+
 /** The daemon as `npm run daemon` runs it; SIGTERM is its graceful path, which also writes a --cpu-prof profile. */
 export const spawnDaemon = (env: Record<string, string>, options: { readonly cpuProfDir?: string | undefined } = {}) =>
   Effect.map(
-    spawnScript("daemon", "apps/daemon/src/main.ts", [], env, {
+    spawnScript("daemon", "apps/daemon/src/main.ts", [], { ...daemonScriptEnv(), ...env }, {
       ready: 'message="database migrated"',
       watched: ["sync pass failed", "upstream throttled", "level=ERROR"],
       cpuProfDir: options.cpuProfDir
