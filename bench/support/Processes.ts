@@ -142,17 +142,29 @@ export interface Daemon extends Child {
 const daemonScriptEnv = (): Record<string, string> => {
   const scripts = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).scripts as Record<string, string>
   const prefix = /^((?:[A-Z_][A-Z0-9_]*=\S+\s+)*)/.exec(scripts.daemon ?? "")?.[1] ?? ""
-  return Object.fromEntries(prefix.trim().split(/\s+/).filter(Boolean).map(a => a.split("=", 2) as [string, string]))
+  return Object.fromEntries(
+    prefix
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(a => a.split("=", 2) as [string, string])
+  )
 }
 
 /** The daemon as `npm run daemon` runs it; SIGTERM is its graceful path, which also writes a --cpu-prof profile. */
 export const spawnDaemon = (env: Record<string, string>, options: { readonly cpuProfDir?: string | undefined } = {}) =>
   Effect.map(
-    spawnScript("daemon", "apps/daemon/src/main.ts", [], { ...daemonScriptEnv(), ...env }, {
-      ready: 'message="database migrated"',
-      watched: ["sync pass failed", "upstream throttled", "level=ERROR"],
-      cpuProfDir: options.cpuProfDir
-    }),
+    spawnScript(
+      "daemon",
+      "apps/daemon/src/main.ts",
+      [],
+      { ...daemonScriptEnv(), ...env },
+      {
+        ready: 'message="database migrated"',
+        watched: ["sync pass failed", "upstream throttled", "level=ERROR"],
+        cpuProfDir: options.cpuProfDir
+      }
+    ),
     (child): Daemon => ({
       ...child,
       migrated: Effect.map(child.ready, ({ line, at }) => {
