@@ -114,16 +114,12 @@ export const splitPage = (page: PageWrite, busy: ReadonlySet<string>): readonly 
     derive: (page.derive ?? []).filter(d => held(d.chatId) === keep),
     ...(page.members && held(page.members.chatId) === keep ? { members: page.members } : {})
   })
-  const first = part(false)
-  return [
-    {
-      ...first,
-      ...(page.extraEvents ? { extraEvents: page.extraEvents } : {}),
-      ...(page.cursor ? { cursor: page.cursor } : {}),
-      ...(page.repeated ? { repeated: page.repeated } : {})
-    },
-    part(true)
-  ]
+  const pageWide = {
+    ...(page.extraEvents ? { extraEvents: page.extraEvents } : {}),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+    ...(page.repeated ? { repeated: page.repeated } : {})
+  }
+  return [{ ...part(false), ...pageWide }, part(true)]
 }
 
 /**
