@@ -1,6 +1,6 @@
 import { Either, Schema } from "effect"
 import { ChatDto } from "../Cliq/ChatDto.js"
-import { type ChatState, type ObservedFields, observedFields } from "./ChatState.js"
+import { type ChatState, emptyFlags, type ObservedFields, observedFields } from "./ChatState.js"
 import { type ChatEventPayloads, DECODED } from "./Events.js"
 
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
@@ -21,7 +21,7 @@ export const discoveredState = (payload: ChatEventPayloads["ChatDiscovered"]): C
   })
 }
 
-// Field by field rather than spread: this runs for every discovered chat of a backfill.
+// Field by field rather than spread (`{ ...o, ...emptyFlags }`): this runs for every discovered chat of a backfill.
 const withEmptyFlags = (o: ObservedFields): ChatState => ({
   chatId: o.chatId,
   name: o.name,
@@ -40,11 +40,11 @@ const withEmptyFlags = (o: ObservedFields): ChatState => ({
   previousTitles: o.previousTitles,
   threadMessageId: o.threadMessageId,
   parentChatId: o.parentChatId,
-  muted: false,
-  closed: false,
-  drafts: false,
-  joined: false,
-  membersFetchedAt: null,
+  muted: emptyFlags.muted,
+  closed: emptyFlags.closed,
+  drafts: emptyFlags.drafts,
+  joined: emptyFlags.joined,
+  membersFetchedAt: emptyFlags.membersFetchedAt,
   raw: o.raw
 })
 
