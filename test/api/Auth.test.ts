@@ -104,7 +104,14 @@ describe("API_TOKEN at startup", () => {
     for (const [config, line] of cases.slice(1, 2)) {
       const run = spawnSync(tsx, [main], {
         cwd: tmpdir(),
-        env: { ...env, ...config, DATABASE_URL: inject("databaseUrl"), REDIS_URL: testRedisUrl(), API_PORT: "0" },
+        env: {
+          ...env,
+          ...config,
+          DATABASE_URL: inject("databaseUrl"),
+          REDIS_URL: testRedisUrl(),
+          API_PORT: "0",
+          TSX_TSCONFIG_PATH: fileURLToPath(new URL("../../tsconfig.json", import.meta.url))
+        },
         encoding: "utf8",
         timeout: 30_000
       })

@@ -393,7 +393,7 @@ layer(apiTestLayer(), { timeout: "2 minutes", excludeTestServices: true })("POST
         ],
         [{ commands: good(0) }, invalid("commands", "must be a list of 1 to 1000 commands")],
         [{}, invalid("commands", "must be a list of 1 to 1000 commands")],
-        [{ commands: [good(0)], extra: true }, invalid("extra", "is unexpected")],
+        [{ commands: [good(0)], extra: true }, invalid("extra", 'is unexpected, expected: "commands"')],
         [[good(0)], invalid("body", 'must be a JSON object { "commands": [...] }')]
       ]
       for (const [body, expected] of cases) {

@@ -135,7 +135,8 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
         const budget = yield* RateBudgetRedis.make({
           redis: testRedisUrl(),
           prefix: `${prefix}budget:`,
-          buckets: BUCKETS
+          buckets: BUCKETS,
+          freshRedis: true
         })
         // chats.mute: 20 per 60 s, nothing spent; the period the budget admits 20 calls in is 60 s + 2 s margin.
         const mutes = yield* batch(Array.from({ length: 45 }, (_, i) => ({ type: "mute_chat", chat_id: `m${i}` })))

@@ -13,7 +13,7 @@ const events = Array.from({ length: 25 }, (_, i) => ({
   eventId: randomUUID(),
   accountId: i % 2 === 0 ? "a1" : "a2",
   chatId: i % 5 === 4 ? null : `c${i % 3}`,
-  type: ["chat.created", "chat.updated", "chat.removed"][i % 3]!,
+  type: (["ChatPinned", "ChatMuted", "ChatClosed"] as const)[i % 3]!,
   payload: { i, nested: { ok: true } },
   occurredAt: i % 4 === 0 ? null : new Date(Date.UTC(2025, 0, 1, 0, 0, i)),
   recordedAt: new Date(Date.UTC(2025, 0, 2, 0, 0, i)),
@@ -50,7 +50,7 @@ layer(Seeded, { timeout: "2 minutes", excludeTestServices: true })("GET /v1/even
       assert.deepStrictEqual(body.data[0], {
         seq: 1,
         event_id: events[0]!.eventId,
-        type: "chat.created",
+        type: "ChatPinned",
         account_id: "a1",
         chat_id: "c0",
         occurred_at: null,
@@ -77,9 +77,24 @@ layer(Seeded, { timeout: "2 minutes", excludeTestServices: true })("GET /v1/even
     Effect.gen(function* () {
       const expectedChat = events.flatMap((e, i) => (e.chatId === "c1" ? [i + 1] : []))
       assert.deepStrictEqual(yield* readAll("&chat_id=c1", 2), expectedChat)
-      const expectedTypes = events.flatMap((e, i) => (e.type !== "chat.updated" ? [i + 1] : []))
-      assert.deepStrictEqual(yield* readAll("&type=chat.created,chat.removed", 3), expectedTypes)
+      const expectedTypes = events.flatMap((e, i) => (e.type !== "ChatMuted" ? [i + 1] : []))
+      assert.deepStrictEqual(yield* readAll("&type=ChatPinned,ChatClosed", 3), expectedTypes)
       assert.isBelow(expectedTypes.length, events.length)
+    })
+  )
+
+  it.effect("a stored event its schema does not read is a 500, never passed on untyped", () =>
+    Effect.gen(function* () {
+      const after = events.length
+      yield* exec(
+        (_, sql) =>
+          sql`insert into events (event_id, account_id, chat_id, type, payload, dedupe_key)
+            values (${randomUUID()}, 'a1', 'c1', 'ChatRemoved', ${JSON.stringify({ reason: "bored" })}::jsonb, 'bad-1')`
+      )
+      assert.strictEqual((yield* request(`/v1/events?after=${after - 1}&limit=1`)).status, 200)
+      const reply = yield* request(`/v1/events?after=${after}`)
+      assert.strictEqual(reply.status, 500)
+      assert.deepStrictEqual(reply.body, { error: { code: "internal", message: "internal error" } })
     })
   )
 })

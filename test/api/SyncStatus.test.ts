@@ -45,7 +45,8 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
         const budget = yield* RateBudgetRedis.make({
           redis: testRedisUrl(),
           prefix: `${prefix}budget:`,
-          buckets: BUCKETS
+          buckets: BUCKETS,
+          freshRedis: true
         })
         for (let i = 0; i < 3; i++) yield* budget.tryAcquire({ key: "user:a1", bucket: "chats.list" })
         const lock = yield* budget.lock({ key: "user:a1", bucket: "chats.list" })
@@ -120,7 +121,15 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
           last_error: null,
           consecutive_failures: 0
         })
-        assert.deepStrictEqual(status.queue, { queued: 2, waiting_rate_limit: 0, running: 1, succeeded: 0, failed: 1 })
+        assert.deepStrictEqual(status.queue, {
+          queued: 2,
+          waiting_rate_limit: 0,
+          waiting_reauth: 0,
+          running: 1,
+          succeeded: 0,
+          failed: 1,
+          cancelled: 0
+        })
         assert.strictEqual(status.events_max_seq, 3)
 
         assert.strictEqual(status.buckets.length, 2 * BUCKET_IDS.length)
@@ -156,8 +165,7 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
         const reply = yield* request("/metrics", { token: null })
         assert.strictEqual(reply.status, 200)
         assert.include(reply.contentType, "text/plain")
-        assert.include(reply.text, 'cliq_chats_mirrored{account_id="a1"} 2\n')
-        assert.include(reply.text, 'cliq_chats_mirrored{account_id="a2"} 1\n')
+        assert.notInclude(reply.text, "cliq_chats_mirrored", "counting chats scans the table")
         assert.include(reply.text, "cliq_events_max_seq 3\n")
         assert.include(reply.text, 'cliq_commands{status="queued"} 2\n')
         const lag = /cliq_sync_lag_seconds\{account_id="a1",stream="chats"\} ([\d.]+)\n/.exec(reply.text)

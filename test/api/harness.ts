@@ -1,23 +1,17 @@
 import { Database, type Db, makeDatabase, type Sql, schema } from "@cliq-mirror/db"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { ConfigProvider, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { ApiRateBudgetLive, BudgetStatusLive } from "../../apps/api/src/BudgetStatus.js"
 import { ApiHttpLive } from "../../apps/api/src/Http.js"
 import { makeRedis, Redis } from "../../apps/api/src/Redis.js"
-import { TestDatabaseUrl, TestDatabaseUrlLive } from "../support/database.js"
+import { DatabaseTest, testConfig } from "../support/layers.js"
 import { testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
 
 export const TOKEN = "test-token-one"
 export const OTHER_TOKEN = "test-token-two"
 
-export const configLayer = (entries: Record<string, string>) =>
-  Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(entries))))
-
-export const DatabaseTest = Layer.scoped(
-  Database,
-  Effect.flatMap(TestDatabaseUrl, url => makeDatabase({ url: Redacted.make(url) })).pipe(Effect.map(Database.make))
-).pipe(Layer.provideMerge(TestDatabaseUrlLive))
+export { DatabaseTest, testConfig as configLayer } from "../support/layers.js"
 
 export const redisLayer = (url: string) =>
   Layer.scoped(Redis, Effect.map(makeRedis({ url: Redacted.make(url) }), Redis.make))
@@ -46,7 +40,7 @@ const serve = (options: ApiTestOptions) =>
 
 const settings = (options: ApiTestOptions) =>
   Layer.merge(
-    configLayer({
+    testConfig({
       API_TOKEN: ` ${TOKEN}, ,${OTHER_TOKEN} `,
       REDIS_PREFIX: options.redisPrefix ?? uniqueRedisPrefix("api")
     }),

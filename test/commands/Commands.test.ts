@@ -30,6 +30,12 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
       yield* incrementalPass(account!, 2000)
       const g = yield* groupsOf
       const dmTarget = strangers(sim, [])[0]!
+      const me = sim.state.accounts()[0]!.userId
+      const toAdd = strangers(sim, g[8]!.participantIds).slice(0, 2)
+      const toRemove = g[9]!.participantIds.filter(id => id !== me && id !== g[9]!.creatorId).slice(0, 1)
+      const groupMembers = strangers(sim, []).slice(1, 4)
+      const forkedFrom = sim.state.chat(g[10]!.chatId)!
+      const dmsBefore = sim.state.chats().filter(t => t.chatType === "direct_message").length
       const commands = yield* submit(
         { type: "mark_as_read", chat_id: g[0]!.chatId, last_message_id: g[0]!.lastMessage!.messageId },
         { type: "mark_as_unread", chat_id: g[1]!.chatId, message_id: g[1]!.lastMessage!.messageId },
@@ -38,13 +44,9 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
         { type: "update_history_status", chat_id: g[5]!.chatId, history_status: "disabled" },
         { type: "clear_local_history", chat_id: g[6]!.chatId },
         { type: "close_chat", chat_id: g[7]!.chatId },
-        { type: "add_members", chat_id: g[8]!.chatId, user_ids: strangers(sim, g[8]!.participantIds).slice(0, 2) },
-        {
-          type: "remove_members",
-          chat_id: g[9]!.chatId,
-          user_ids: g[9]!.participantIds.filter(id => id !== sim.state.accounts()[0]!.userId).slice(0, 1)
-        },
-        { type: "create_chat", chat_type: "group_chat", user_ids: strangers(sim, []).slice(1, 4), title: "Queue-made" },
+        { type: "add_members", chat_id: g[8]!.chatId, user_ids: toAdd },
+        { type: "remove_members", chat_id: g[9]!.chatId, user_ids: toRemove },
+        { type: "create_chat", chat_type: "group_chat", user_ids: groupMembers, title: "Queue-made" },
         { type: "create_chat", chat_type: "direct_message", user_id: dmTarget },
         {
           type: "fork_chat",
@@ -61,19 +63,41 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
       for (const c of done) assert.strictEqual(c.status, "succeeded", `${c.type}: ${JSON.stringify(c.lastError)}`)
 
       const truth = (i: number) => sim.state.chat(g[i]!.chatId)!
-      const me = (i: number) => truth(i).users.find(u => u.userIndex === 0)!
-      assert.strictEqual(me(0).unreadCount, 0)
-      assert.isAbove(me(1).unreadCount, 0)
-      assert.strictEqual(me(2).unreadCount + me(3).unreadCount, 0)
+      const mine = (i: number) => truth(i).users.find(u => u.userIndex === 0)!
+      assert.strictEqual(mine(0).unreadCount, 0)
+      assert.isAbove(mine(1).unreadCount, 0)
+      assert.strictEqual(mine(2).unreadCount + mine(3).unreadCount, 0)
       assert.strictEqual(truth(4).title, "Renamed through the queue")
       assert.isFalse(truth(5).historyEnabled)
-      assert.isNotNull(me(6).clearedAtMs)
-      assert.isTrue(me(7).closed)
-      assert.includeMembers([...truth(8).participantIds], strangers(sim, g[8]!.participantIds).slice(0, 0))
-      assert.isTrue(me(11).removed)
-      assert.isTrue(me(12).muted)
-      assert.isFalse(me(13).muted)
-      assert.strictEqual(sim.state.chats().filter(t => t.title === "Queue-made").length, 1)
+      assert.isNotNull(mine(6).clearedAtMs)
+      assert.isTrue(mine(7).closed)
+      assert.lengthOf(toAdd, 2)
+      assert.includeMembers([...truth(8).participantIds], toAdd)
+      assert.lengthOf(toRemove, 1)
+      assert.notInclude([...truth(9).participantIds], toRemove[0]!)
+      assert.isTrue(mine(11).removed)
+      assert.isTrue(mine(12).muted)
+      assert.isFalse(mine(13).muted)
+      const made = sim.state.chats().filter(t => t.title === "Queue-made")
+      assert.strictEqual(made.length, 1)
+      assert.sameMembers([...made[0]!.participantIds], [...new Set([me, ...groupMembers])])
+      // A direct message that exists already is returned as it is: exactly one between the two, whoever made it.
+      const dm = sim.state
+        .chats()
+        .filter(
+          t => t.chatType === "direct_message" && t.participantIds.includes(dmTarget) && t.participantIds.includes(me)
+        )
+      assert.strictEqual(dm.length, 1)
+      assert.isAtMost(sim.state.chats().filter(t => t.chatType === "direct_message").length, dmsBefore + 1)
+      const dmCommand = done.find(c => c.type === "create_chat" && c.params.chat_type === "direct_message")!
+      assert.strictEqual(dmCommand.result!.chat_id, dm[0]!.chatId)
+      const forks = sim.state.chats().filter(t => t.title === "Forked")
+      assert.strictEqual(forks.length, 1)
+      assert.sameMembers([...forks[0]!.participantIds], [...new Set([me, ...forkedFrom.participantIds])])
+      const resultOf = (type: string) => done.find(c => c.type === type)!.result
+      assert.strictEqual(resultOf("fork_chat")!.chat_id, forks[0]!.chatId)
+      const groupCommand = done.find(c => c.type === "create_chat" && c.params.chat_type === "group_chat")!
+      assert.strictEqual(groupCommand.result!.chat_id, made[0]!.chatId)
 
       // the mirror shows the effects at once, through events
       const mirror = yield* sql(
@@ -93,6 +117,17 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
       const count = Object.fromEntries(types.map(t => [t.type, t.n]))
       assert.strictEqual(count.CommandRequested, commands.length)
       assert.strictEqual(count.CommandSucceeded, commands.length)
+      const effects = yield* sql(
+        s => s<Array<{ type: string; chat_id: string }>>`
+          select type, chat_id from events
+          where type in ('ChatMarkedUnread', 'ChatHistoryStatusChanged', 'ChatLocalHistoryCleared', 'MembersChanged')`
+      )
+      const effectOn = (type: string, i: number) => effects.some(e => e.type === type && e.chat_id === g[i]!.chatId)
+      assert.isTrue(effectOn("ChatMarkedUnread", 1))
+      assert.isTrue(effectOn("ChatHistoryStatusChanged", 5))
+      assert.isTrue(effectOn("ChatLocalHistoryCleared", 6))
+      assert.isTrue(effectOn("MembersChanged", 8))
+      assert.isTrue(effectOn("MembersChanged", 9))
       assert.strictEqual(sim.state.violations().length, 0)
     })
   )
@@ -161,10 +196,19 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
         ...g.slice(0, 5).map((t, i) => ({ type: "update_title", chat_id: t.chatId, title: `T${i}` }))
       )
       const mutes = yield* submit(...g.slice(5, 10).map(t => ({ type: "mute_chat", chat_id: t.chatId })))
+      // The throttled title waits for the lock to end, visibly: waiting_rate_limit with an eta.
+      const repo = yield* CommandsRepo
+      while (true) {
+        const pending = yield* Effect.forEach(titles, c => repo.get(c.id))
+        if (pending.some(c => c!.status === "waiting_rate_limit" && c!.eta !== null)) break
+        assert.isFalse(
+          pending.every(c => c!.status === "succeeded"),
+          "every title succeeded without waiting for the lock"
+        )
+        yield* Effect.sleep("20 millis")
+      }
       const mutesDone = yield* settled(mutes)
-      const pending = yield* Effect.flatMap(CommandsRepo, r => Effect.forEach(titles, c => r.get(c.id)))
       assert.isTrue(mutesDone.every(c => c.status === "succeeded"))
-      assert.isTrue(pending.some(c => c!.status === "waiting_rate_limit" && c!.eta !== null))
       const titlesDone = yield* settled(titles)
       assert.isTrue(titlesDone.every(c => c.status === "succeeded"))
       const log = sim.state.requests(since)

@@ -17,7 +17,8 @@ export interface DaemonProcess {
 export const startDaemon = (env: Record<string, string>, entry = "apps/daemon/src/main.ts"): DaemonProcess => {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", ...env },
+    // Each test daemon serves its metrics on a port of its own (0: any free one), never the fixed default.
+    env: { PATH: process.env.PATH ?? "", METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let out = ""

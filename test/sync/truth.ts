@@ -2,7 +2,7 @@ import type { ChatTruth, RunningSimulator } from "../../apps/simulator/src/index
 
 const second = (ms: number) => Math.floor(ms / 1000) * 1000
 
-/** What the mirror must hold for a chat as user `userIndex` sees it: bodies carry whole seconds (§9.11). */
+/** What the mirror must hold for a chat as user `userIndex` sees it: bodies carry whole seconds (docs/upstream.md#sim-response-times). */
 export const expectedRow = (t: ChatTruth, userIndex = 0) => {
   const u = t.users.find(x => x.userIndex === userIndex)!
   const lastVisible = t.lastMessage && (u.clearedAtMs === null || t.lastMessage.timeMs > u.clearedAtMs)

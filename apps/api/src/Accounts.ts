@@ -1,19 +1,7 @@
-import { ACCOUNT_ID_PATTERN, invalidSetting, loadAccounts } from "@cliq-mirror/core"
+import { loadAccounts } from "@cliq-mirror/core"
 import { NodeFileSystem } from "@effect/platform-node"
-import { Config, Effect, Either, Option } from "effect"
-
-const AccountsFile = Config.option(Config.string("CLIQ_ACCOUNTS_FILE")).pipe(
-  Config.map(Option.filter(s => s.trim() !== ""))
-)
-
-const SingleAccountId = Config.string("CLIQ_ACCOUNT_ID").pipe(
-  Config.withDefault("default"),
-  Config.mapOrFail(raw =>
-    ACCOUNT_ID_PATTERN.test(raw)
-      ? Either.right(raw)
-      : invalidSetting("CLIQ_ACCOUNT_ID", "must match ^[A-Za-z0-9_-]{1,64}$")
-  )
-)
+import { Effect, Option } from "effect"
+import { AccountsFile, SingleAccountId } from "./Config.js"
 
 /**
  * The accounts the daemon serves, as far as the API can tell: the accounts file when CLIQ_ACCOUNTS_FILE is set (a

@@ -1,11 +1,10 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Authorization } from "./Auth.js"
+import { BulkApi } from "./BulkApi.js"
 import { ChatPage, Chat as ChatSchema, MembersPage } from "./Dto/Chat.js"
 import {
   CommandAccepted,
-  CommandBatch,
   CommandBatchAccepted,
-  CommandBody,
   CommandPage,
   CommandReplayed,
   Command as CommandSchema
@@ -14,6 +13,7 @@ import { EventPage } from "./Dto/Event.js"
 import { Health, Ready } from "./Dto/Ops.js"
 import { SyncStatus } from "./Dto/SyncStatus.js"
 import { Conflict, Internal, InvalidParameter, NotFound, NotReady, PayloadTooLarge } from "./Errors.js"
+import { CommandBatchRequest, CommandRequest, INTAKE_SCHEMA_DEFINITIONS } from "./Intake.js"
 import { ChatLookupParams, ChatPath, CommandPath, EventsParams, ListChatsParams, ListCommandsParams } from "./Params.js"
 
 export const PrometheusText = HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" })
@@ -83,7 +83,7 @@ export const ETA_FORMULA = [
 export class CommandsApi extends HttpApiGroup.make("commands")
   .add(
     HttpApiEndpoint.post("submitCommand", "/v1/commands")
-      .setPayload(CommandBody)
+      .setPayload(CommandRequest)
       .addSuccess(CommandAccepted)
       .addSuccess(CommandReplayed)
       .addError(Conflict)
@@ -96,7 +96,7 @@ export class CommandsApi extends HttpApiGroup.make("commands")
   )
   .add(
     HttpApiEndpoint.post("submitCommands", "/v1/commands/batch")
-      .setPayload(CommandBatch)
+      .setPayload(CommandBatchRequest)
       .addSuccess(CommandBatchAccepted)
       .addError(Conflict)
       .annotate(
@@ -152,6 +152,7 @@ const documentRenderedErrors = (spec: Record<string, unknown>): Record<string, u
     }
   }
   for (const name of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete doc.components.schemas[name]
+  Object.assign(doc.components.schemas, INTAKE_SCHEMA_DEFINITIONS)
   return spec
 }
 
@@ -161,6 +162,7 @@ export class Api extends HttpApi.make("cliq-mirror")
   .add(EventsApi)
   .add(SyncApi)
   .add(CommandsApi)
+  .add(BulkApi)
   .addError(InvalidParameter)
   .addError(PayloadTooLarge)
   .addError(Internal)

@@ -10,7 +10,7 @@ export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("@cliq
 }) {}
 
 const MAX_TOKEN_LENGTH = 4096
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest()
+export const digest = (value: string) => createHash("sha256").update(value, "utf8").digest()
 
 /** True when `candidate` equals one of `accepted`; every token is compared, in constant time over equal-length digests. */
 export const matchesAny = (candidate: string, accepted: ReadonlyArray<Buffer>): boolean => {

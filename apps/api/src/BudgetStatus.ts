@@ -9,7 +9,7 @@ import {
 import { NodeFileSystem } from "@effect/platform-node"
 import { Context, Data, Effect, Layer } from "effect"
 import { ApiAccounts } from "./Accounts.js"
-import { BudgetTimeScale, RedisPrefix } from "./Config.js"
+import { RedisPrefix, TimeScale } from "./Config.js"
 import type { BucketUsage } from "./Dto/SyncStatus.js"
 import { Redis } from "./Redis.js"
 
@@ -72,7 +72,7 @@ export const ApiRateBudgetLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const redis = yield* Redis
     const buckets = yield* loadBucketTable
-    const timeScale = yield* BudgetTimeScale
+    const timeScale = yield* TimeScale
     const prefix = yield* RedisPrefix
     return RateBudgetRedis.layer({ redis: redis.client, prefix: `${prefix}budget:`, buckets, timeScale })
   })

@@ -3,8 +3,9 @@ import {
   type BudgetUsage,
   budgetKey,
   COMMAND_TYPES,
+  carryOf,
   commandBucket,
-  Limits,
+  estimateEta,
   RateBudget,
   type RateBudgetShape
 } from "@cliq-mirror/core"
@@ -13,36 +14,24 @@ import { CommandsQuery } from "@cliq-mirror/db/CommandsQuery"
 import { Effect, Option } from "effect"
 import { ApiAccounts } from "./Accounts.js"
 
-export const bucketOf = commandBucket
+const typesOf = (bucket: BucketId) => COMMAND_TYPES.filter(t => commandBucket(t) === bucket)
 
-const typesOf = (bucket: BucketId) => COMMAND_TYPES.filter(t => bucketOf(t) === bucket)
+type Usage = Pick<BudgetUsage, "threshold" | "windowMs" | "marginMs" | "counted" | "lockedUntil" | "now">
 
-/** Commands one upstream call settles: the bulk endpoint carries up to 100 chats per call. */
-export const carryOf = (bucket: BucketId): number => (bucket === "chats.bulk_update" ? Limits.bulkChatsMax : 1)
-
-export interface EtaInput {
-  /** Waiting commands of the same bucket key taken in before this one. */
-  readonly ahead: number
-  readonly carry: number
-  readonly usage: Pick<BudgetUsage, "threshold" | "windowMs" | "marginMs" | "counted" | "lockedUntil" | "now">
-  /** A stored eta (a backoff or a lock end) that the estimate never undercuts. */
-  readonly stored: Date | null
-}
-
-/**
- * calls = ceil((ahead + 1) / carry); free = max(0, threshold − counted); start = max(now, lockedUntil);
- * eta = start when calls ≤ free, else start + ceil((calls − free) / threshold) × (window + margin); never before the
- * stored eta. `window + margin` is the budget's steady-state period: it admits at most `threshold` calls per it.
- */
-export const estimateEta = (input: EtaInput): Date => {
-  const { usage } = input
-  const calls = Math.ceil((input.ahead + 1) / input.carry)
-  const free = Math.max(0, usage.threshold - usage.counted)
-  const start = Math.max(usage.now, usage.lockedUntil ?? 0)
-  const at =
-    calls <= free ? start : start + Math.ceil((calls - free) / usage.threshold) * (usage.windowMs + usage.marginMs)
-  return new Date(Math.round(Math.max(at, input.stored?.getTime() ?? 0)))
-}
+/** Core's one wait-for-your-turn rule (the daemon uses it too), over the budget's usage; a date on the budget's clock. */
+const etaOf = (ahead: number, bucket: BucketId, usage: Usage, stored: Date | null): Date =>
+  new Date(
+    estimateEta({
+      ahead,
+      carry: carryOf(bucket),
+      threshold: usage.threshold,
+      periodMs: usage.windowMs + usage.marginMs,
+      counted: usage.counted,
+      now: usage.now,
+      lockedUntil: usage.lockedUntil,
+      stored: stored?.getTime() ?? null
+    })
+  )
 
 interface Group {
   readonly key: string
@@ -77,13 +66,7 @@ export class CommandEta extends Effect.Service<CommandEta>()("@cliq-mirror/api/C
           ],
           { concurrency: 2 }
         )
-        return group.commands.map(
-          c =>
-            [
-              c.id,
-              estimateEta({ ahead: ahead.get(c.id) ?? 0, carry: carryOf(group.bucket), usage, stored: c.eta })
-            ] as const
-        )
+        return group.commands.map(c => [c.id, etaOf(ahead.get(c.id) ?? 0, group.bucket, usage, c.eta)] as const)
       }).pipe(
         Effect.catchTag("RateBudgetError", error =>
           Effect.as(
@@ -102,7 +85,7 @@ export class CommandEta extends Effect.Service<CommandEta>()("@cliq-mirror/api/C
       const groups = new Map<string, Group>()
       for (const c of commands) {
         if (c.status !== "queued") continue
-        const bucket = bucketOf(c.type)
+        const bucket = commandBucket(c.type)
         const key = budgetKey({ id: c.accountId, clientKey: accounts.clientKey(c.accountId) }, bucket, budget.buckets)
         const group = groups.get(`${key}|${bucket}`) ?? {
           key,

@@ -1,3 +1,4 @@
+import { formatPath } from "@cliq-mirror/core"
 import { isDatabaseUnavailable } from "@cliq-mirror/db"
 import {
   HttpApi,
@@ -8,7 +9,7 @@ import {
   HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Clock, Effect, Option } from "effect"
 import { Api } from "./Api.js"
 import {
   type ApiError,
@@ -24,14 +25,15 @@ import { countRequest } from "./Metrics.js"
 
 export const MAX_BODY_BYTES = 1024 * 1024
 
-const render = (error: ApiError) => HttpServerResponse.unsafeJson({ error: error.error }, { status: statusOf(error) })
+/** An API error as the contract renders it, with the status its class declares. */
+export const renderError = (error: ApiError) =>
+  HttpServerResponse.unsafeJson({ error: error.error }, { status: statusOf(error) })
 
+/** The first issue names the field: a parameter, or a path into the body (`commands[3].title`; `body` for all of it). */
 const fromDecodeError = (error: HttpApiError.HttpApiDecodeError): ApiError => {
   const issue = error.issues[0]
-  const field = issue?.path[0]
-  return typeof field === "string"
-    ? InvalidParameter.of(field, issue?.message ?? "invalid")
-    : new InvalidParameter({ error: { code: "invalid_parameter", message: issue?.message ?? error.message } })
+  const path = issue?.path ?? []
+  return InvalidParameter.of(path.length === 0 ? "body" : formatPath(path), issue?.message ?? error.message)
 }
 
 const isBodyTooLarge = (u: unknown) =>
@@ -90,28 +92,34 @@ export const EdgeLive = HttpApiBuilder.middleware(
     return app =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
+        const started = yield* Clock.currentTimeMillis
         const length = Number(request.headers["content-length"] ?? "0")
         const response =
           length > MAX_BODY_BYTES
-            ? render(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`))
+            ? renderError(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`))
             : yield* app.pipe(
                 HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
                 Effect.catchAllCause(cause =>
                   Cause.isInterruptedOnly(cause)
                     ? Effect.interrupt
                     : Option.match(toApiError(cause), {
-                        onSome: error => Effect.succeed(render(error)),
+                        onSome: error => Effect.succeed(renderError(error)),
                         onNone: () =>
                           Effect.as(
                             Effect.logError("request failed", cause).pipe(
                               Effect.annotateLogs({ method: request.method, path: request.url.split("?")[0] })
                             ),
-                            render(Internal.instance)
+                            renderError(Internal.instance)
                           )
                       })
                 )
               )
-        yield* countRequest(routeOf(request.method, request.url.split("?")[0] ?? ""), request.method, response.status)
+        yield* countRequest(
+          routeOf(request.method, request.url.split("?")[0] ?? ""),
+          request.method,
+          response.status,
+          started
+        )
         return response
       })
   })

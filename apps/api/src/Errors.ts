@@ -8,8 +8,14 @@ export const ErrorBody = Schema.Struct({
   field: Schema.optional(Schema.String)
 })
 
-export class InvalidParameter extends Schema.Class<InvalidParameter>("InvalidParameter")(
-  { error: ErrorBody },
+/**
+ * Every error the API renders. A subclass declares its status once, in its `HttpApiSchema` annotation: the OpenAPI
+ * document and the edge (`statusOf`) both read it from there.
+ */
+export class ApiError extends Schema.Class<ApiError>("ApiError")({ error: ErrorBody }) {}
+
+export class InvalidParameter extends ApiError.extend<InvalidParameter>("InvalidParameter")(
+  {},
   HttpApiSchema.annotations({ status: 400, description: "A parameter broke its rule; `field` names it" })
 ) {
   static of(field: string, rule: string) {
@@ -17,8 +23,8 @@ export class InvalidParameter extends Schema.Class<InvalidParameter>("InvalidPar
   }
 }
 
-export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
-  { error: ErrorBody },
+export class Unauthorized extends ApiError.extend<Unauthorized>("Unauthorized")(
+  {},
   HttpApiSchema.annotations({ status: 401, description: "Missing or unknown bearer token" })
 ) {
   static of(message: string) {
@@ -26,17 +32,14 @@ export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
   }
 }
 
-export class NotFound extends Schema.Class<NotFound>("NotFound")(
-  { error: ErrorBody },
-  HttpApiSchema.annotations({ status: 404 })
-) {
+export class NotFound extends ApiError.extend<NotFound>("NotFound")({}, HttpApiSchema.annotations({ status: 404 })) {
   static of(message: string) {
     return new NotFound({ error: { code: "not_found", message } })
   }
 }
 
-export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
-  { error: ErrorBody },
+export class PayloadTooLarge extends ApiError.extend<PayloadTooLarge>("PayloadTooLarge")(
+  {},
   HttpApiSchema.annotations({ status: 413 })
 ) {
   static of(message: string) {
@@ -44,10 +47,10 @@ export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLa
   }
 }
 
-export type ConflictCode = "idempotency_conflict" | "not_retryable"
+export type ConflictCode = "idempotency_conflict" | "not_retryable" | "not_cancellable"
 
-export class Conflict extends Schema.Class<Conflict>("Conflict")(
-  { error: ErrorBody },
+export class Conflict extends ApiError.extend<Conflict>("Conflict")(
+  {},
   HttpApiSchema.annotations({
     status: 409,
     description: "idempotency_conflict: the key was used with another body; not_retryable: the command has not failed"
@@ -58,15 +61,12 @@ export class Conflict extends Schema.Class<Conflict>("Conflict")(
   }
 }
 
-export class Internal extends Schema.Class<Internal>("Internal")(
-  { error: ErrorBody },
-  HttpApiSchema.annotations({ status: 500 })
-) {
+export class Internal extends ApiError.extend<Internal>("Internal")({}, HttpApiSchema.annotations({ status: 500 })) {
   static readonly instance = new Internal({ error: { code: "internal", message: "internal error" } })
 }
 
-export class NotReady extends Schema.Class<NotReady>("NotReady")(
-  { error: ErrorBody },
+export class NotReady extends ApiError.extend<NotReady>("NotReady")(
+  {},
   HttpApiSchema.annotations({ status: 503, description: "A dependency (Postgres or Redis) does not answer" })
 ) {
   static of(message: string) {
@@ -74,28 +74,8 @@ export class NotReady extends Schema.Class<NotReady>("NotReady")(
   }
 }
 
-export type ApiError = InvalidParameter | Unauthorized | NotFound | Conflict | PayloadTooLarge | Internal | NotReady
+export const isApiError = (u: unknown): u is ApiError => u instanceof ApiError
 
+/** The status declared by the error's class annotation. */
 export const statusOf = (error: ApiError): number =>
-  error instanceof InvalidParameter
-    ? 400
-    : error instanceof Unauthorized
-      ? 401
-      : error instanceof NotFound
-        ? 404
-        : error instanceof Conflict
-          ? 409
-          : error instanceof PayloadTooLarge
-            ? 413
-            : error instanceof NotReady
-              ? 503
-              : 500
-
-export const isApiError = (u: unknown): u is ApiError =>
-  u instanceof InvalidParameter ||
-  u instanceof Unauthorized ||
-  u instanceof NotFound ||
-  u instanceof Conflict ||
-  u instanceof PayloadTooLarge ||
-  u instanceof Internal ||
-  u instanceof NotReady
+  Schema.isSchema(error.constructor) ? HttpApiSchema.getStatusError(error.constructor) : 500

@@ -1,5 +1,6 @@
 import { createServer } from "node:http"
 import { CommandsRepo } from "@cliq-mirror/db"
+import { BatchesRepo } from "@cliq-mirror/db/BatchesRepo"
 import { ChatsQuery } from "@cliq-mirror/db/ChatsQuery"
 import { CommandsQuery } from "@cliq-mirror/db/CommandsQuery"
 import { EventsFeed } from "@cliq-mirror/db/EventsFeed"
@@ -14,17 +15,20 @@ import { BudgetStatusLive } from "./BudgetStatus.js"
 import { CommandEta } from "./CommandEta.js"
 import { ApiHost, ApiPort } from "./Config.js"
 import { EdgeLive } from "./Edge.js"
+import { BulkLive } from "./Http/Bulk.js"
 import { ChatsLive } from "./Http/Chats.js"
 import { CommandsLive } from "./Http/Commands.js"
 import { EventsLive } from "./Http/Events.js"
 import { OpsLive } from "./Http/Ops.js"
+import { StatusPageLive } from "./Http/Status.js"
 import { SyncLive } from "./Http/Sync.js"
 import { IntakeBatcher } from "./IntakeBatcher.js"
 
-const GroupsLive = Layer.mergeAll(OpsLive, ChatsLive, EventsLive, SyncLive, CommandsLive).pipe(
+const GroupsLive = Layer.mergeAll(OpsLive, ChatsLive, EventsLive, SyncLive, CommandsLive, BulkLive).pipe(
   Layer.provide([CommandEta.Default, IntakeBatcher.Default]),
   Layer.provide([
     ApiAccounts.Default,
+    BatchesRepo.DefaultWithoutDependencies,
     ChatsQuery.DefaultWithoutDependencies,
     CommandsQuery.DefaultWithoutDependencies,
     CommandsRepo.Default,
@@ -42,7 +46,12 @@ const GroupsLive = Layer.mergeAll(OpsLive, ChatsLive, EventsLive, SyncLive, Comm
  */
 export const ApiHttpLive = HttpApiBuilder.serve().pipe(
   HttpMiddleware.withTracerDisabledWhen(() => true),
-  Layer.provide([HttpApiSwagger.layer({ path: "/docs" }), HttpApiBuilder.middlewareOpenApi(), EdgeLive]),
+  Layer.provide([
+    HttpApiSwagger.layer({ path: "/docs" }),
+    HttpApiBuilder.middlewareOpenApi(),
+    EdgeLive,
+    StatusPageLive
+  ]),
   Layer.provide(HttpApiBuilder.api(Api).pipe(Layer.provide(GroupsLive))),
   // find-my-way refuses params over 100 characters with a bare 404; let the schema's 128 limit answer instead.
   Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 1024 })),

@@ -1,99 +1,92 @@
-import type { SyncSnapshot } from "@cliq-mirror/db/SyncStatusQuery"
-import { Effect, Metric, MetricLabel, MetricState, Option } from "effect"
+import type { Database } from "@cliq-mirror/db"
+import { Clock, Effect, Option } from "effect"
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
 
-export const httpRequests = Metric.counter("http_requests_total", {
-  description: "HTTP requests served, by route template, method and status",
-  incremental: true
+/** The API's one registry: `/metrics` serves it. Sync, budget and command figures are the daemon's (METRICS_PORT). */
+export const registry = new Registry()
+collectDefaultMetrics({ register: registry })
+
+const httpRequests = new Counter({
+  name: "http_requests_total",
+  help: "HTTP requests served, by route template, method and status",
+  labelNames: ["route", "method", "status"] as const,
+  registers: [registry]
 })
 
-export const countRequest = (route: string, method: string, status: number) =>
-  Metric.increment(
-    Metric.taggedWithLabels(httpRequests, [
-      MetricLabel.make("route", route),
-      MetricLabel.make("method", method),
-      MetricLabel.make("status", String(status))
-    ])
+const httpDuration = new Histogram({
+  name: "http_request_duration_seconds",
+  help: "Time to answer an HTTP request, by route template and method",
+  labelNames: ["route", "method"] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry]
+})
+
+/** Counts one answered request and its latency since `startedMs` (epoch ms, from the same Clock). */
+export const countRequest = (route: string, method: string, status: number, startedMs: number) =>
+  Effect.flatMap(Clock.currentTimeMillis, now =>
+    Effect.sync(() => {
+      httpRequests.inc({ route, method, status: String(status) })
+      httpDuration.observe({ route, method }, Math.max(0, now - startedMs) / 1000)
+    })
   )
 
-const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
-const metricName = (name: string) => name.replace(/[^a-zA-Z0-9_:]/g, "_")
+const databaseUp = new Gauge({
+  name: "cliq_database_up",
+  help: "1 when the figures below could be read from Postgres",
+  registers: [registry]
+})
 
-const labels = (pairs: ReadonlyArray<readonly [string, string]>) =>
-  pairs.length === 0 ? "" : `{${pairs.map(([k, v]) => `${metricName(k)}="${escapeLabel(v)}"`).join(",")}}`
+const eventsMaxSeq = new Gauge({
+  name: "cliq_events_max_seq",
+  help: "Highest seq in the event log",
+  registers: [registry]
+})
 
-interface Family {
-  readonly type: "counter" | "gauge"
-  readonly help: string
-  readonly samples: Array<string>
-}
+const syncLag = new Gauge({
+  name: "cliq_sync_lag_seconds",
+  help: "Seconds since the stream last completed a full pass",
+  labelNames: ["account_id", "stream"] as const,
+  registers: [registry]
+})
 
-const family = (
-  families: Map<string, Family>,
-  name: string,
-  type: Family["type"],
-  help: string,
-  sample: readonly [ReadonlyArray<readonly [string, string]>, number]
-) => {
-  const existing = families.get(name) ?? { type, help, samples: [] }
-  existing.samples.push(`${name}${labels(sample[0])} ${sample[1]}`)
-  families.set(name, existing)
-}
+const commandsUnfinished = new Gauge({
+  name: "cliq_commands",
+  help: "Unfinished commands by status",
+  labelNames: ["status"] as const,
+  registers: [registry]
+})
 
-/** Prometheus text exposition (0.0.4) of the process's Effect counters and gauges plus the mirror's database figures. */
-export const renderMetrics = (snapshot: Option.Option<SyncSnapshot>) =>
-  Effect.map(Metric.snapshot, pairs => {
-    const families = new Map<string, Family>()
-    for (const { metricKey, metricState } of pairs) {
-      const type = MetricState.isCounterState(metricState)
-        ? "counter"
-        : MetricState.isGaugeState(metricState)
-          ? "gauge"
-          : undefined
-      if (type === undefined) continue
-      const value = MetricState.isCounterState(metricState)
-        ? metricState.count
-        : (metricState as MetricState.MetricState.Gauge<number | bigint>).value
-      family(
-        families,
-        metricName(metricKey.name),
-        type,
-        Option.getOrElse(metricKey.description, () => ""),
-        [metricKey.tags.map(t => [t.key, t.value] as const), Number(value)]
-      )
-    }
-    family(families, "cliq_database_up", "gauge", "1 when the figures below could be read from Postgres", [
-      [],
-      Option.isSome(snapshot) ? 1 : 0
-    ])
-    if (Option.isSome(snapshot)) {
-      const s = snapshot.value
-      family(families, "cliq_events_max_seq", "gauge", "Highest seq in the event log", [[], s.eventsMaxSeq])
-      for (const a of s.accounts) {
-        family(families, "cliq_chats_mirrored", "gauge", "Chats in the mirror per account", [
-          [["account_id", a.accountId]],
-          a.chatsMirrored
-        ])
-        for (const stream of a.streams) {
-          if (stream.lagMs === null) continue
-          family(families, "cliq_sync_lag_seconds", "gauge", "Seconds since the stream last completed a full pass", [
-            [
-              ["account_id", a.accountId],
-              ["stream", stream.stream]
-            ],
-            stream.lagMs / 1000
-          ])
-        }
-      }
-      for (const [status, n] of Object.entries(s.commandsByStatus)) {
-        family(families, "cliq_commands", "gauge", "Commands by status", [[["status", status]], n])
-      }
-    }
-    return [...families.entries()]
-      .flatMap(([name, f]) => [
-        ...(f.help === "" ? [] : [`# HELP ${name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`]),
-        `# TYPE ${name} ${f.type}`,
-        ...f.samples
-      ])
-      .concat("")
-      .join("\n")
+/** No table scans: the seq's primary key, the small sync_state, and the partial index of unfinished commands. */
+const readFigures = (database: Database) =>
+  database.use(async (_, sql) => {
+    const [max] = await sql<Array<{ seq: string | null }>>`select max(seq) as seq from events`
+    const lags = await sql<Array<{ account_id: string; stream: string; lag_ms: number }>>`
+      select account_id, stream, (extract(epoch from now() - last_success_at) * 1000)::float8 as lag_ms
+      from sync_state where last_success_at is not null`
+    const counts = await sql<Array<{ status: string; n: string }>>`
+      select status, count(*) as n from commands
+      where status not in ('succeeded', 'failed', 'cancelled') group by status`
+    return { maxSeq: Number(max?.seq ?? 0), lags, counts }
   })
+
+/** Prometheus text of the API's registry, with the database figures read now (or `cliq_database_up 0`). */
+export const renderMetrics = (database: Database) =>
+  readFigures(database).pipe(
+    Effect.timeout("5 seconds"),
+    Effect.tapError(error =>
+      Effect.logWarning("metrics: database figures unavailable").pipe(Effect.annotateLogs({ error: String(error) }))
+    ),
+    Effect.option,
+    Effect.flatMap(figures =>
+      Effect.sync(() => {
+        syncLag.reset()
+        commandsUnfinished.reset()
+        if (Option.isNone(figures)) return databaseUp.set(0)
+        databaseUp.set(1)
+        eventsMaxSeq.set(figures.value.maxSeq)
+        for (const l of figures.value.lags) syncLag.set({ account_id: l.account_id, stream: l.stream }, l.lag_ms / 1000)
+        for (const c of figures.value.counts) commandsUnfinished.set({ status: c.status }, Number(c.n))
+      })
+    ),
+    Effect.zipRight(Effect.promise(() => registry.metrics()))
+  )

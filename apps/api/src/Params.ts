@@ -16,8 +16,15 @@ export const MAX_CURSOR_LENGTH = 4096
 const MAX_EVENT_TYPES = 50
 const MAX_EVENT_TYPE_LENGTH = 100
 
-/** A repeated query parameter arrives as an array; every parameter here is single-valued. */
-const Single = Schema.String.annotations({ message: () => "must be given once" })
+/**
+ * A repeated query parameter arrives as an array; every parameter here is single-valued. NUL and unpaired surrogates
+ * are refused here, for every parameter, as PostgreSQL cannot store them.
+ */
+const Single = Schema.String.annotations({ message: () => "must be given once" }).pipe(
+  Schema.filter(s => !/[\0\p{Cs}]/u.test(s), {
+    message: () => "must not contain NUL or unpaired surrogate characters"
+  })
+)
 
 /**
  * A query or path parameter with its rule: the rule is the whole 400 message (after "field: "), so each one says

@@ -1,21 +1,19 @@
-import { launch } from "@cliq-mirror/core"
+import { LoggingLive, launch } from "@cliq-mirror/core"
 import { Database } from "@cliq-mirror/db"
 import { PlatformConfigProvider } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Logger } from "effect"
+import { Effect, Layer } from "effect"
 import { ApiRateBudgetLive } from "./BudgetStatus.js"
-import { MinimumLogLevel } from "./Config.js"
+import { ApiSettings } from "./Config.js"
 import { ApiLive } from "./Http.js"
 import { Redis } from "./Redis.js"
 
-const LoggerLive = Layer.unwrapEffect(Effect.map(MinimumLogLevel, Logger.minimumLogLevel))
-
-const MainLive = ApiLive.pipe(
+ApiLive.pipe(
   Layer.provide(ApiRateBudgetLive),
   Layer.provide(Layer.mergeAll(Database.Default, Redis.Default)),
-  Layer.provide(LoggerLive),
-  Layer.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
-  Layer.provide(NodeContext.layer)
+  launch(ApiSettings),
+  Effect.provide(LoggingLive),
+  Effect.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disablePrettyLogger: true })
 )
-
-launch(MainLive).pipe(NodeRuntime.runMain)

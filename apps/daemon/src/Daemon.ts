@@ -1,17 +1,25 @@
 import { Layer } from "effect"
 import { Accounts } from "./Accounts.js"
+import { DurableUpstreamLive } from "./BudgetLocks.js"
 import { CommandQueue } from "./Commands/CommandQueue.js"
 import { CommandWorkerLive } from "./Commands/CommandWorker.js"
 import { OutboxRelayLive } from "./Commands/OutboxRelay.js"
 import { HeartbeatLive } from "./Heartbeat.js"
-import { MigrateLive, MirrorLive, UpstreamLive } from "./Infra.js"
+import { MigrateLive, MirrorLive } from "./Infra.js"
+import { MetricsServerLive } from "./MetricsServer.js"
 import { PollersLive } from "./Sync/Pollers.js"
 
 /** The daemon: account pollers, the outbox relay, the command worker and the heartbeat over the shared infrastructure. */
-export const DaemonLive = Layer.mergeAll(PollersLive, CommandWorkerLive, OutboxRelayLive, HeartbeatLive).pipe(
+export const DaemonLive = Layer.mergeAll(
+  PollersLive,
+  CommandWorkerLive,
+  OutboxRelayLive,
+  HeartbeatLive,
+  Layer.discard(MetricsServerLive)
+).pipe(
   Layer.provide(CommandQueue.Default),
   Layer.provide(Accounts.Default),
-  Layer.provide(UpstreamLive),
+  Layer.provide(DurableUpstreamLive),
   Layer.provide(MirrorLive),
   Layer.provide(MigrateLive)
 )

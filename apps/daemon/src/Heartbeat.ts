@@ -1,13 +1,8 @@
-import { integerSetting } from "@cliq-mirror/core"
 import { Database } from "@cliq-mirror/db"
 import { FileSystem } from "@effect/platform"
-import { Config, Effect, Layer, Option, Schedule } from "effect"
+import { Effect, Layer, Option, Schedule } from "effect"
+import { HeartbeatConfig } from "./Config.js"
 import { Upstream } from "./Upstream.js"
-
-const HeartbeatConfig = Config.all({
-  file: Config.option(Config.nonEmptyString("DAEMON_HEARTBEAT_FILE")),
-  intervalMs: integerSetting("DAEMON_HEARTBEAT_INTERVAL_MS", 10_000, 100, " (milliseconds)")
-})
 
 /**
  * With DAEMON_HEARTBEAT_FILE set, the daemon rewrites that file (`{"at":…,"postgres":"ok","redis":"ok"}`) every
@@ -35,7 +30,11 @@ export const HeartbeatLive = Layer.scopedDiscard(
       yield* budget.usage({ key: "heartbeat", bucket: "chats.get" })
       // Whole or not at all: a stop that lands mid-write waits for the rename, so the removal below comes after it.
       yield* Effect.uninterruptible(write)
-    }).pipe(Effect.catchAll(error => Effect.logWarning("heartbeat skipped", { reason: String(error) })))
+    }).pipe(
+      Effect.catchAll(error =>
+        Effect.logWarning("heartbeat skipped").pipe(Effect.annotateLogs({ reason: String(error) }))
+      )
+    )
     // Finalizers run in reverse: the beat is stopped first, then the file removed (a supervisor sees a stopped daemon).
     yield* Effect.addFinalizer(() => fs.remove(path).pipe(Effect.ignore))
     yield* Effect.forkScoped(Effect.repeat(beat, Schedule.spaced(intervalMs)))

@@ -1,8 +1,11 @@
 import {
   CliqClient,
   CliqClientConfig,
+  DAEMON_MAX_CALL_MS,
   loadBucketTable,
   RateBudgetRedis,
+  RedisPrefix,
+  RedisUrl,
   type ShareTable,
   TokenStore
 } from "@cliq-mirror/core"
@@ -19,7 +22,6 @@ import {
 import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Redacted } from "effect"
 import { DaemonConfig } from "./Config.js"
-import { RedisPrefix, RedisUrl } from "./RedisConfig.js"
 import { Upstream } from "./Upstream.js"
 
 /**
@@ -28,7 +30,9 @@ import { Upstream } from "./Upstream.js"
  */
 export const SHARES: ShareTable = {
   "chats.search": { incremental: { reserve: 0.4 }, reconcile: { max: 0.5 } },
-  "chats.get": { reconcile: { max: 0.5 } }
+  "chats.get": { reconcile: { max: 0.5 } },
+  // The hidden states of chats that just moved keep half of the listings; the complete state listings take the rest.
+  "chats.list": { hidden: { reserve: 0.5 }, state: { max: 0.5 } }
 }
 
 export const MigrateLive = Layer.effectDiscard(
@@ -42,7 +46,13 @@ export const RateBudgetLive = Layer.unwrapEffect(
     const { timeScale } = yield* DaemonConfig
     const buckets = yield* loadBucketTable
     const prefix = yield* RedisPrefix
-    return RateBudgetRedis.layerConfig({ buckets, timeScale, shares: SHARES, prefix: `${prefix}budget:` })
+    return RateBudgetRedis.layerConfig({
+      buckets,
+      timeScale,
+      shares: SHARES,
+      prefix: `${prefix}budget:`,
+      maxCallMs: DAEMON_MAX_CALL_MS
+    })
   })
 ).pipe(Layer.provide(NodeFileSystem.layer))
 

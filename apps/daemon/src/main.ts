@@ -1,13 +1,14 @@
 import { LoggingLive, launch } from "@cliq-mirror/core"
 import { PlatformConfigProvider } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Layer } from "effect"
+import { Effect } from "effect"
+import { DaemonSettings } from "./Config.js"
 import { DaemonLive } from "./Daemon.js"
 
 DaemonLive.pipe(
-  Layer.provide(LoggingLive),
-  Layer.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
-  Layer.provide(NodeContext.layer),
-  launch,
+  launch(DaemonSettings),
+  Effect.provide(LoggingLive),
+  Effect.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
+  Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({ disablePrettyLogger: true })
 )

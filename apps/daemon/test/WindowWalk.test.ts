@@ -13,7 +13,7 @@ const monotone = (keys: ReadonlyArray<number>) =>
   keys.every((k, i) => i === 0 || k <= keys[i - 1]!) || keys.every((k, i) => i === 0 || k >= keys[i - 1]!)
 
 /**
- * The upstream's list semantics (§6, §9): exclusive bounds, truncation at the limit, whole-second bodies. "shuffled"
+ * The upstream's list semantics (docs/upstream.md#list-semantics): exclusive bounds, truncation at the limit, whole-second bodies. "shuffled"
  * is an upstream that neither sorts nor picks the newest: any subset (here by id), in any order.
  */
 const listing =

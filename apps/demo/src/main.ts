@@ -1,46 +1,37 @@
 import { spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
-import { RedisUrl } from "@cliq-mirror/core"
-import { startSimulator } from "@cliq-mirror/simulator"
-import { NodeRuntime } from "@effect/platform-node"
-import { Config, Console, Effect, Redacted } from "effect"
-import { activity } from "./Activity.js"
+import { LoggingLive, reportSettingErrors, validateSettings } from "@cliq-mirror/core"
+import { PlatformConfigProvider } from "@effect/platform"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Redacted } from "effect"
+import { DemoConfig, DemoSettings } from "./Config.js"
+import { DEMO_TIME_SCALE, demoUpstream } from "./DemoUpstream.js"
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
+// The server as this process runs: its compiled main.js under node, its source under tsx (same execArgv).
+const SERVER = fileURLToPath(import.meta.resolve("@cliq-mirror/server"))
 
 /**
  * `npm run demo`: the simulator with seeded data and live activity, then the daemon and the API (`npm start`)
  * against it. Honours DATABASE_URL, REDIS_URL, API_PORT and API_TOKEN; by default it keeps its data apart in the
  * `cliq_mirror_demo` database and under the `cliq-mirror-demo:` Redis prefix.
  */
-const program = Effect.gen(function* () {
-  const databaseUrl = yield* Config.string("DATABASE_URL").pipe(
-    Config.withDefault("postgres://postgres@127.0.0.1:5432/cliq_mirror_demo")
-  )
-  const redisUrl = yield* RedisUrl
-  const apiPort = yield* Config.integer("API_PORT").pipe(Config.withDefault(8080))
-  const apiToken = yield* Config.string("API_TOKEN").pipe(Config.withDefault(`demo-${randomBytes(6).toString("hex")}`))
-  const sim = yield* Effect.acquireRelease(
-    Effect.promise(() => startSimulator({ port: 0, chats: 3000, users: 3, seed: 42, control: true, timeScale: 0.1 })),
-    s => Effect.promise(() => s.close())
-  )
-  yield* Effect.forkScoped(activity(sim))
+const demo = Effect.gen(function* () {
+  const config = yield* DemoConfig
+  const sim = yield* demoUpstream({ host: "127.0.0.1", port: 0 })
   const server = yield* Effect.acquireRelease(
     Effect.sync(() =>
-      spawn(process.execPath, ["--import", "tsx", "apps/server/src/main.ts"], {
-        cwd: ROOT,
+      spawn(process.execPath, [...process.execArgv, SERVER], {
         stdio: "inherit",
         env: {
           ...process.env,
-          DATABASE_URL: databaseUrl,
-          REDIS_URL: Redacted.value(redisUrl),
+          DATABASE_URL: Redacted.value(config.databaseUrl),
+          REDIS_URL: Redacted.value(config.redisUrl),
           REDIS_PREFIX: "cliq-mirror-demo:",
-          API_PORT: String(apiPort),
-          API_TOKEN: apiToken,
+          API_PORT: String(config.apiPort),
+          API_TOKEN: config.apiToken,
           CLIQ_API_BASE_URL: sim.apiBaseUrl,
           CLIQ_ACCESS_TOKEN: sim.state.accounts()[0]!.token,
-          CLIQ_TIME_SCALE: "0.1",
+          CLIQ_TIME_SCALE: String(DEMO_TIME_SCALE),
           POLL_INTERVAL_MS: "2000",
           STATE_POLL_INTERVAL_MS: "10000"
         }
@@ -53,23 +44,32 @@ const program = Effect.gen(function* () {
         child.kill("SIGTERM")
       })
   )
-  const api = `http://127.0.0.1:${apiPort}`
+  const api = `http://127.0.0.1:${config.apiPort}`
+  const token = config.apiToken
   yield* Console.log(
     [
       "",
       `cliq-mirror demo: simulator at ${sim.url} (control API under /_sim), mirror API at ${api}`,
-      `  token: ${apiToken}`,
-      `  curl -H 'Authorization: Bearer ${apiToken}' '${api}/v1/chats?limit=5'`,
-      `  curl -H 'Authorization: Bearer ${apiToken}' '${api}/v1/events?after=0&limit=20'`,
-      `  curl -H 'Authorization: Bearer ${apiToken}' ${api}/v1/sync/status`,
-      `  curl -H 'Authorization: Bearer ${apiToken}' -H 'content-type: application/json' -d '{"type":"mute_chat","chat_id":"<a chat_id>"}' ${api}/v1/commands`,
+      `  token: ${token}`,
+      `  curl -H 'Authorization: Bearer ${token}' '${api}/v1/chats?limit=5'`,
+      `  curl -H 'Authorization: Bearer ${token}' '${api}/v1/events?after=0&limit=20'`,
+      `  curl -H 'Authorization: Bearer ${token}' ${api}/v1/sync/status`,
+      `  curl -H 'Authorization: Bearer ${token}' -H 'content-type: application/json' -d '{"type":"mute_chat","chat_id":"<a chat_id>"}' ${api}/v1/commands`,
       `  docs: ${api}/docs — Ctrl-C stops everything`,
       ""
     ].join("\n")
   )
   yield* Effect.async<void>(resume => {
+    if (server.exitCode !== null) return resume(Effect.void)
     server.once("exit", () => resume(Effect.void))
   })
 })
 
-program.pipe(Effect.scoped, NodeRuntime.runMain)
+validateSettings(DemoSettings).pipe(
+  Effect.zipRight(Effect.scoped(demo)),
+  reportSettingErrors,
+  Effect.provide(LoggingLive),
+  Effect.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disablePrettyLogger: true })
+)

@@ -1,22 +1,25 @@
-import { ApiLive, ApiRateBudgetLive, Redis } from "@cliq-mirror/api"
+import { ApiLive, ApiRateBudgetLive, ApiSettings, Redis } from "@cliq-mirror/api"
 import { LoggingLive, launch } from "@cliq-mirror/core"
-import { DaemonLive, MigrateLive } from "@cliq-mirror/daemon"
+import { DaemonLive, DaemonSettings, MigrateLive } from "@cliq-mirror/daemon"
 import { Database } from "@cliq-mirror/db"
 import { PlatformConfigProvider } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 
-/** `npm start`: migrate, then the daemon and the read API in one process; SIGINT/SIGTERM stop both. */
+/**
+ * `npm start`: migrate, then the daemon and the read API in one process; SIGINT/SIGTERM stop both. Each has a pool
+ * of its own (`Layer.fresh`), so a busy daemon never makes the API wait for a connection.
+ */
 const ApiWithDeps = ApiLive.pipe(
   Layer.provide(ApiRateBudgetLive),
-  Layer.provide(Layer.mergeAll(Database.Default, Redis.Default)),
+  Layer.provide(Layer.mergeAll(Layer.fresh(Database.Default), Redis.Default)),
   Layer.provide(MigrateLive)
 )
 
 Layer.mergeAll(DaemonLive, ApiWithDeps).pipe(
-  Layer.provide(LoggingLive),
-  Layer.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
-  Layer.provide(NodeContext.layer),
-  launch,
+  launch([...DaemonSettings, ...ApiSettings]),
+  Effect.provide(LoggingLive),
+  Effect.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
+  Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({ disablePrettyLogger: true })
 )

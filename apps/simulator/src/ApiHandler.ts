@@ -64,7 +64,7 @@ export const handleApi = async (
   const bucket = endpointBucket(method, route.shape)!
   const logged = { ...who, operationId: operation?.id ?? null, bucket }
 
-  const key = throttleKey(state.throttle.table, bucket, account.person.id)
+  const key = throttleKey(state.throttle.table, bucket, account.person.id, token.clientId)
   const decision = state.throttle.admit(bucket, key, now)
   if (!decision.allowed) {
     const reply = throttled(state.options.throttleShape)

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { type OAuthScope, type Operation, ZOHO_TOKEN_LIMITS as TOKEN_LIMITS } from "@cliq-mirror/core"
-import type { RefreshTokenConfig } from "./Options.js"
+import { DEFAULT_CLIENT_ID, type RefreshTokenConfig } from "./Options.js"
 import { json, type Reply } from "./Replies.js"
 
 export const ALL_SCOPES: ReadonlyArray<OAuthScope> = [
@@ -19,6 +19,8 @@ export interface AccessTokenRecord {
   /** `null` = never expires (static tokens). */
   readonly expiresAtMs: number | null
   readonly source: "static" | "issued" | "refresh"
+  /** The OAuth client the token belongs to: client-scoped buckets count per client. */
+  readonly clientId: string
   readonly refreshToken: string | undefined
   revoked: boolean
 }
@@ -39,6 +41,8 @@ export interface IssueTokenInput {
   readonly expired?: boolean
   /** Use this exact token string instead of a random one. */
   readonly token?: string
+  /** The OAuth client it belongs to (default: the simulator's client). */
+  readonly clientId?: string
 }
 
 const HEADER = /^(?:Zoho-oauthtoken|Bearer)\s+(\S+)\s*$/i
@@ -67,6 +71,7 @@ export class Auth {
         issuedAtMs: 0,
         expiresAtMs: null,
         source: "static",
+        clientId: DEFAULT_CLIENT_ID,
         refreshToken: undefined,
         revoked: false
       })
@@ -76,7 +81,7 @@ export class Auth {
     }
   }
 
-  /** §9.26: `Zoho-oauthtoken <t>` or `Bearer <t>`; unknown, expired or revoked tokens authenticate nobody. */
+  /** docs/upstream.md#sim-auth: `Zoho-oauthtoken <t>` or `Bearer <t>`; unknown, expired or revoked tokens authenticate nobody. */
   authenticate(header: string | undefined, now: number): AccessTokenRecord | undefined {
     const match = header ? HEADER.exec(header) : null
     const record = match ? this.tokens.get(match[1]!) : undefined
@@ -103,6 +108,7 @@ export class Auth {
           ? null
           : now + input.lifetimeSeconds * 1000,
       source: "issued",
+      clientId: input.clientId ?? DEFAULT_CLIENT_ID,
       refreshToken: undefined,
       revoked: false
     }
@@ -118,7 +124,7 @@ export class Auth {
   }
 
   /**
-   * POST /oauth/v2/token, refresh_token grant (§2.4, §9.27). Zoho Accounts answers refusals with HTTP 200 and an
+   * POST /oauth/v2/token, refresh_token grant (docs/upstream.md#sim-token-endpoint). Zoho Accounts answers refusals with HTTP 200 and an
    * `error` body; the simulator does the same for every refusal.
    */
   mint(params: URLSearchParams, now: number): Reply {
@@ -146,6 +152,7 @@ export class Auth {
       issuedAtMs: now,
       expiresAtMs: now + this.lifetimeMs,
       source: "refresh",
+      clientId: state.config.clientId,
       refreshToken: state.config.refreshToken,
       revoked: false
     }

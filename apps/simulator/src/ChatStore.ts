@@ -47,7 +47,7 @@ export class ChatStore {
     if (a !== undefined && b !== undefined) this.directs.set(this.directKey(a, b), chat)
   }
 
-  /** The live DM between two people, if any (§9.15: DM creation is idempotent). */
+  /** The live DM between two people, if any (DM creation is idempotent: docs/upstream.md#sim-dm-create). */
   findDirect(a: string, b: string): Chat | undefined {
     const chat = this.directs.get(this.directKey(a, b))
     return chat && this.chats.has(chat.id) ? chat : undefined
@@ -77,7 +77,7 @@ export class ChatStore {
     return chat
   }
 
-  /** Any change a participant could notice bumps last_modified_time only (§9.10). */
+  /** Any change a participant could notice bumps last_modified_time only (docs/upstream.md#sim-filter-key). */
   touch(chat: Chat, now: number): void {
     const next = Math.max(chat.lastModifiedMs, now)
     chat.lastModifiedMs = next
@@ -103,7 +103,7 @@ export class ChatStore {
         if (view.unreadCount === 0) view.unreadFromMs = timeMs
         view.unreadCount++
       }
-      // §9.13: a new message reopens a closed chat.
+      // docs/upstream.md#sim-visibility: a new message reopens a closed chat.
       view.closed = false
     }
     return message

@@ -114,6 +114,7 @@ export const tokenInput = (body: Body): IssueTokenInput => ({
     scopes: opt(body, "scopes", isScopes, ALL_SCOPES.join(", ")),
     lifetimeSeconds: opt(body, "lifetimeSeconds", isNumber, "seconds"),
     expired: opt(body, "expired", isBool, "a boolean"),
-    token: opt(body, "token", isString, "a string")
+    token: opt(body, "token", isString, "a string"),
+    clientId: opt(body, "clientId", isString, "a string")
   }) as Omit<IssueTokenInput, "userIndex">)
 })

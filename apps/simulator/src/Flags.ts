@@ -1,4 +1,6 @@
-import { Data, Effect } from "effect"
+import { CliConfig, HelpDoc, Options, ValidationError } from "@effect/cli"
+import type { FileSystem, Path, Terminal } from "@effect/platform"
+import { Data, Effect, Option } from "effect"
 import type { SimulatorOptions } from "./Options.js"
 
 export class FlagError extends Data.TaggedError("FlagError")<{ readonly message: string }> {}
@@ -21,103 +23,99 @@ export const USAGE = `Usage: npm run simulator -- [flags]
   --control                enable the control API under /_sim
   --help                   this text`
 
-const VALUE_FLAGS = [
-  "port",
-  "host",
-  "chats",
-  "users",
-  "seed",
-  "tokens",
-  "time-scale",
-  "throttle-shape",
-  "response-times",
-  "chat-id-style",
-  "participant-cap"
-] as const
-type ValueFlag = (typeof VALUE_FLAGS)[number]
+const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
 
-const integer = (flag: string, raw: string, min: number, max: number): Effect.Effect<number, FlagError> => {
-  const n = Number(raw)
-  return /^\d+$/.test(raw) && n >= min && n <= max
-    ? Effect.succeed(n)
-    : Effect.fail(new FlagError({ message: `--${flag} must be an integer from ${min} to ${max}, got "${raw}"` }))
+/** A value flag whose rule is checked here, so that the one-line message names the flag and the rule. */
+const checked = <A>(name: string, check: (raw: string) => Option.Option<A>, rule: string) =>
+  Options.text(name).pipe(
+    Options.mapEffect(raw =>
+      Option.match(check(raw), {
+        onNone: () => Effect.fail(invalid(`--${name} ${rule}, got "${raw}"`)),
+        onSome: Effect.succeed
+      })
+    ),
+    Options.optional
+  )
+
+const integer = (name: string, min: number, max: number) =>
+  checked(
+    name,
+    raw => (/^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max ? Option.some(Number(raw)) : Option.none()),
+    `must be an integer from ${min} to ${max}`
+  )
+
+const oneOf = <const A extends string>(name: string, values: ReadonlyArray<A>) =>
+  checked(name, raw => Option.fromNullable(values.find(v => v === raw)), `must be one of ${values.join(", ")}`)
+
+const timeScale = checked(
+  "time-scale",
+  raw => (Number.isFinite(Number(raw)) && Number(raw) > 0 ? Option.some(Number(raw)) : Option.none()),
+  "must be a number > 0"
+)
+
+const FLAGS = Options.all({
+  port: integer("port", 0, 65535),
+  host: Options.text("host").pipe(Options.optional),
+  chats: integer("chats", 0, 2_000_000),
+  users: integer("users", 1, 1000),
+  seed: integer("seed", 0, 4_294_967_295),
+  tokens: Options.text("tokens").pipe(Options.optional),
+  timeScale,
+  throttleShape: oneOf("throttle-shape", ["429", "400"]),
+  responseTimes: oneOf("response-times", ["offset", "utc"]),
+  chatIdStyle: oneOf("chat-id-style", ["numeric", "ct"]),
+  participantCap: integer("participant-cap", 2, 1_000_000),
+  control: Options.boolean("control"),
+  help: Options.boolean("help")
+})
+
+const CONFIG = CliConfig.make({ autoCorrectLimit: 0, finalCheckBuiltIn: false, showBuiltIns: false })
+
+const oneLine = (error: ValidationError.ValidationError) => HelpDoc.toAnsiText(error.error).trim()
+
+/** What is left over after the flags were read: a flag unknown or given twice, or a bare argument. */
+const leftover = (arg: string) =>
+  arg.startsWith("--")
+    ? `unknown or repeated flag ${arg.split("=")[0]} (see --help)`
+    : `unexpected argument "${arg}" (flags start with --)`
+
+const tokenList = (raw: string, users: number | undefined): Effect.Effect<ReadonlyArray<string>, FlagError> => {
+  const tokens = raw.split(",").map(t => t.trim())
+  if (tokens.some(t => t === "")) {
+    return new FlagError({ message: "--tokens must be a comma-separated list of non-empty tokens" })
+  }
+  if (new Set(tokens).size !== tokens.length) return new FlagError({ message: "--tokens must not repeat a token" })
+  if (users !== undefined && tokens.length !== users) {
+    return new FlagError({ message: `--tokens must list exactly one token per user (--users ${users})` })
+  }
+  return Effect.succeed(tokens)
 }
 
-const oneOf = <A extends string>(flag: string, raw: string, values: ReadonlyArray<A>): Effect.Effect<A, FlagError> =>
-  (values as ReadonlyArray<string>).includes(raw)
-    ? Effect.succeed(raw as A)
-    : Effect.fail(new FlagError({ message: `--${flag} must be one of ${values.join(", ")}, got "${raw}"` }))
-
 /** `--flag value` and `--flag=value`; an unknown flag, a missing value or a value out of range is a FlagError. */
-export const parseFlags = (argv: ReadonlyArray<string>): Effect.Effect<Flags, FlagError> =>
+export const parseFlags = (
+  argv: ReadonlyArray<string>
+): Effect.Effect<Flags, FlagError, FileSystem.FileSystem | Path.Path | Terminal.Terminal> =>
   Effect.gen(function* () {
-    const values: Partial<Record<ValueFlag, string>> = {}
-    let control = false
-    let help = false
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i]!
-      if (!arg.startsWith("--"))
-        return yield* new FlagError({ message: `unexpected argument "${arg}" (flags start with --)` })
-      const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined]
-      if (name === "control" || name === "help") {
-        if (inline !== undefined) return yield* new FlagError({ message: `--${name} takes no value` })
-        if (name === "control") control = true
-        else help = true
-        continue
-      }
-      if (!(VALUE_FLAGS as ReadonlyArray<string>).includes(name)) {
-        return yield* new FlagError({ message: `unknown flag --${name} (see --help)` })
-      }
-      const value = inline ?? argv[++i]
-      if (value === undefined || (inline === undefined && value.startsWith("--"))) {
-        return yield* new FlagError({ message: `--${name} needs a value` })
-      }
-      values[name as ValueFlag] = value
-    }
-    const port = values.port === undefined ? 4010 : yield* integer("port", values.port, 0, 65535)
-    const chats = values.chats === undefined ? undefined : yield* integer("chats", values.chats, 0, 2_000_000)
-    const seed = values.seed === undefined ? undefined : yield* integer("seed", values.seed, 0, 4_294_967_295)
-    const participantCap =
-      values["participant-cap"] === undefined
-        ? undefined
-        : yield* integer("participant-cap", values["participant-cap"], 2, 1_000_000)
-    const tokens = values.tokens?.split(",").map(t => t.trim())
-    if (tokens?.some(t => t === "")) {
-      return yield* new FlagError({ message: "--tokens must be a comma-separated list of non-empty tokens" })
-    }
-    if (tokens && new Set(tokens).size !== tokens.length) {
-      return yield* new FlagError({ message: "--tokens must not repeat a token" })
-    }
-    const users = values.users === undefined ? (tokens?.length ?? 3) : yield* integer("users", values.users, 1, 1000)
-    if (tokens && tokens.length !== users) {
-      return yield* new FlagError({ message: `--tokens must list exactly one token per user (--users ${users})` })
-    }
-    let timeScale: number | undefined
-    if (values["time-scale"] !== undefined) {
-      timeScale = Number(values["time-scale"])
-      if (!Number.isFinite(timeScale) || timeScale <= 0) {
-        return yield* new FlagError({ message: `--time-scale must be a number > 0, got "${values["time-scale"]}"` })
-      }
-    }
-    const throttleShape =
-      values["throttle-shape"] === undefined
-        ? undefined
-        : yield* oneOf("throttle-shape", values["throttle-shape"], ["429", "400"] as const)
-    const responseTimes =
-      values["response-times"] === undefined
-        ? undefined
-        : yield* oneOf("response-times", values["response-times"], ["offset", "utc"] as const)
-    const chatIdStyle =
-      values["chat-id-style"] === undefined
-        ? undefined
-        : yield* oneOf("chat-id-style", values["chat-id-style"], ["numeric", "ct"] as const)
-    const optional = { chats, seed, tokens, timeScale, throttleShape, responseTimes, chatIdStyle, participantCap }
+    const [error, rest, flags] = yield* Options.processCommandLine(FLAGS, argv, CONFIG).pipe(
+      Effect.mapError(e => new FlagError({ message: oneLine(e) }))
+    )
+    if (Option.isSome(error)) return yield* new FlagError({ message: oneLine(error.value) })
+    if (rest[0] !== undefined) return yield* new FlagError({ message: leftover(rest[0]) })
+    const users = Option.getOrUndefined(flags.users)
+    const tokens = Option.isSome(flags.tokens) ? yield* tokenList(flags.tokens.value, users) : undefined
     return {
-      ...(Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as SimulatorOptions),
-      users,
-      port,
-      host: values.host ?? "127.0.0.1",
-      control,
-      help
+      ...Option.match(flags.chats, { onNone: () => ({}), onSome: chats => ({ chats }) }),
+      ...Option.match(flags.seed, { onNone: () => ({}), onSome: seed => ({ seed }) }),
+      ...(tokens === undefined ? {} : { tokens }),
+      ...Option.match(flags.timeScale, { onNone: () => ({}), onSome: timeScale => ({ timeScale }) }),
+      ...Option.match(flags.throttleShape, { onNone: () => ({}), onSome: throttleShape => ({ throttleShape }) }),
+      ...Option.match(flags.responseTimes, { onNone: () => ({}), onSome: responseTimes => ({ responseTimes }) }),
+      ...Option.match(flags.chatIdStyle, { onNone: () => ({}), onSome: chatIdStyle => ({ chatIdStyle }) }),
+      ...Option.match(flags.participantCap, { onNone: () => ({}), onSome: participantCap => ({ participantCap }) }),
+      users: users ?? tokens?.length ?? 3,
+      port: Option.getOrElse(flags.port, () => 4010),
+      host: Option.getOrElse(flags.host, () => "127.0.0.1"),
+      control: flags.control,
+      help: flags.help
     }
   })

@@ -49,7 +49,7 @@ export const HANDLERS: Readonly<Record<OperationId, Handler>> = {
 
 /**
  * A shared endpoint whose selector field names no operation: POST /chats → `invalid_inputs`; PUT without
- * `operation` → `param_missing` (this also covers the `{"status": "closed"}` alias, §9.19); an unknown value →
+ * `operation` → `param_missing` (this also covers the `{"status": "closed"}` alias, docs/upstream.md#sim-close-alias); an unknown value →
  * `invalid.inputs.submitted`.
  */
 export const unresolved = (candidate: Operation, body: unknown): Reply => {

@@ -7,7 +7,7 @@ export interface IdFactory {
   readonly userId: () => string
 }
 
-/** 19-digit numeric chat ids (or `CT_<19 digits>_<digits>`), `<ms>_<digits>` message ids, 8–9 digit user ids (§7). */
+/** 19-digit numeric chat ids (or `CT_<19 digits>_<digits>`), `<ms>_<digits>` message ids, 8–9 digit user ids (docs/upstream.md#sim-ids). */
 export const makeIdFactory = (random: Random, style: "numeric" | "ct"): IdFactory => {
   const chats = new Set<string>()
   const users = new Set<string>()

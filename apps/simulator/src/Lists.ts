@@ -6,7 +6,7 @@ import { renderChat } from "./Render.js"
 import { fail, type Reply } from "./Replies.js"
 import type { SortedChats } from "./SortedChats.js"
 
-/** §9.7: GET /chats without `limit` returns 20 chats, so clients that forget `limit` are caught. */
+/** docs/upstream.md#sim-default-limit: GET /chats without `limit` returns 20 chats, so clients that forget `limit` are caught. */
 const LIST_DEFAULT_LIMIT = 20
 const INTEGER = /^-?\d+$/
 
@@ -80,7 +80,7 @@ const all =
   (chat, view) =>
     predicates.every(p => p(chat, view))
 
-/** GET /chats (§5.1, §6, §9.7–9.14): filter key = last message time, integer ms bounds. */
+/** GET /chats (docs/upstream.md#list-semantics, #silent): filter key = last message time, integer ms bounds. */
 export const listChats = (call: Call): Reply => {
   const q = call.query
   const limit = parseLimit(q.get("limit"), LIST_DEFAULT_LIMIT, Limits.listLimitMax)
@@ -129,7 +129,7 @@ export const listChats = (call: Call): Reply => {
   return page(call, scan(call.store.byListKey, call, after, before, limit, all(keep)))
 }
 
-/** GET /chats/search (§5.4, §9.8–9.12): filter key = last modified time, ms or ISO bounds, each parsed alone. */
+/** GET /chats/search (docs/upstream.md#list-semantics, #silent): filter key = last modified time, ms or ISO bounds, each parsed alone. */
 export const searchChats = (call: Call): Reply => {
   const q = call.query
   const limit = parseLimit(q.get("limit"), Limits.searchLimitMax, Limits.searchLimitMax)

@@ -33,7 +33,7 @@ const created = (call: Call, chat: Chat): Reply =>
     })
   })
 
-/** POST /chats (§5.2, §9.15–9.16). */
+/** POST /chats (docs/upstream.md#sim-dm-create, #sim-group-create). */
 export const createChat: Handler = call => {
   const body = bodyRecord(call.body)
   const self = call.account.person.id
@@ -74,7 +74,7 @@ export const createChat: Handler = call => {
   return created(call, chat)
 }
 
-/** §9.20: only group chats take new members; known members and unknown users are left out without error. */
+/** docs/upstream.md#sim-members: only group chats take new members; known members and unknown users are left out without error. */
 export const addMembers: Handler = call => {
   const found = access(call)
   if (!found) return denied
@@ -108,7 +108,7 @@ export const removeMembers: Handler = call => {
 }
 
 /**
- * §9.21: a new group chat named exactly `title`, carrying copies of the source messages from `message_id` on. Its
+ * docs/upstream.md#sim-fork: a new group chat named exactly `title`, carrying copies of the source messages from `message_id` on. Its
  * GET /chats key is its creation time: the carried messages keep their original times.
  */
 export const forkChat: Handler = call => {
@@ -142,7 +142,7 @@ export const forkChat: Handler = call => {
   })
 }
 
-/** §9.23: ephemeral, no state change. */
+/** docs/upstream.md#sim-idempotent: ephemeral, no state change. */
 export const sendTyping: Handler = call => {
   const action = bodyRecord(call.body).action
   if (action === undefined) return paramMissing("action")
@@ -150,7 +150,7 @@ export const sendTyping: Handler = call => {
   return access(call, true) ? noContent : denied
 }
 
-/** §9.22: DMs (and other one-person chatlets) cannot be left. */
+/** docs/upstream.md#sim-leave: DMs (and other one-person chatlets) cannot be left. */
 export const leaveChat: Handler = call => {
   const found = access(call)
   if (!found) return denied

@@ -98,5 +98,5 @@ export const newView = (overrides: Partial<UserView> = {}): UserView => ({
   ...overrides
 })
 
-/** GET /chats filters on the last message time; chats without messages use their creation time (§9.10). */
+/** GET /chats filters on the last message time; chats without messages use their creation time (docs/upstream.md#sim-filter-key). */
 export const listKeyOf = (chat: Chat): number => chat.lastMessageMs ?? chat.createdMs

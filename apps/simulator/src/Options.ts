@@ -60,7 +60,7 @@ export interface ResolvedOptions {
 
 export const DEFAULT_CLIENT_ID = "sim-client-id"
 export const DEFAULT_CLIENT_SECRET = "sim-client-secret"
-/** §9.20: participant cap is configurable, default 1,000. */
+/** docs/upstream.md#sim-members: participant cap is configurable, default 1,000. */
 const DEFAULT_PARTICIPANT_CAP = 1000
 const DEFAULT_SEED_END_MS = Date.UTC(2026, 0, 1)
 

@@ -9,7 +9,7 @@ const csv = (raw: string | null): Array<string> =>
     .map(s => s.trim())
     .filter(s => s.length > 0)
 
-/** §9.5, §9.13: a chat the caller never belonged to is "access denied"; a chat they left still answers, removed. */
+/** docs/upstream.md#sim-unknown-chat, #sim-visibility: a chat the caller never belonged to is "access denied"; a chat they left still answers, removed. */
 export const getChat = (call: Call): Reply => {
   const chat = call.store.chats.get(call.chatId)
   const view = chat?.views[call.account.index]
@@ -22,7 +22,7 @@ export const getChat = (call: Call): Reply => {
     lastMessageInfo: include.includes("last_message_info")
   })
   if (fields.length === 0) return json({ type: "chat", data })
-  // §9.6: unknown field names are ignored; the id always stays.
+  // docs/upstream.md#sim-unknown-params: unknown field names are ignored; the id always stays.
   const narrowed: Record<string, unknown> = { chat_id: data.chat_id }
   for (const field of fields) if (field in data) narrowed[field] = data[field]
   return json({ type: "chat", data: narrowed })
@@ -30,7 +30,7 @@ export const getChat = (call: Call): Reply => {
 
 const MEMBER_FIELDS = ["user_id", "email_id", "name"] as const
 
-/** §9.20: every chat type, no paging, `fields` narrows the keys. */
+/** docs/upstream.md#sim-members: every chat type, no paging, `fields` narrows the keys. */
 export const listMembers = (call: Call): Reply => {
   const chat = call.store.chats.get(call.chatId)
   if (!chat || !call.store.memberView(chat, call.account)) return fail("chat_access_denied")

@@ -1,13 +1,13 @@
 import type { Chat, UserView } from "./Model.js"
 
-/** §9.18: read up to and including the message; later messages keep their state. */
+/** docs/upstream.md#sim-read-markers: read up to and including the message; later messages keep their state. */
 export const markReadUpTo = (chat: Chat, view: UserView, index: number): void => {
   const after = chat.messages.length - 1 - index
   view.unreadCount = Math.min(view.unreadCount, after)
   view.unreadFromMs = view.unreadCount > 0 ? chat.messages[chat.messages.length - view.unreadCount]!.timeMs : undefined
 }
 
-/** §9.18: the named message and everything after it become unread. */
+/** docs/upstream.md#sim-read-markers: the named message and everything after it become unread. */
 export const markUnreadFrom = (chat: Chat, view: UserView, index: number): void => {
   view.unreadCount = chat.messages.length - index
   view.unreadFromMs = chat.messages[index]!.timeMs

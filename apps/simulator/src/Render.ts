@@ -4,7 +4,7 @@ import { formatTime, type TimeStyle } from "./TimeFormat.js"
 
 export interface RenderOptions {
   readonly lastMessageInfo: boolean
-  /** The create response nests pinned/removed in `user_membership` (§3.2). */
+  /** The create response nests pinned/removed in `user_membership` (docs/upstream.md#chat-object). */
   readonly nestedMembership?: boolean
 }
 

@@ -20,7 +20,7 @@ export const GENERIC = {
   500: "Cliq server encountered an error which prevents it from fulfilling the request."
 } as const
 
-/** Endpoint codes and Zoho's wording for them (§5); `param_missing` names the field itself. */
+/** Endpoint codes and Zoho's wording for them (docs/upstream.md#errors); `param_missing` names the field itself. */
 export const MESSAGES: Readonly<Record<string, string>> = {
   "invalid.inputs.submitted": "Incorrect values submitted.",
   "invalid.time.submitted": "The time values submitted are invalid.",
@@ -48,10 +48,10 @@ export const MESSAGES: Readonly<Record<string, string>> = {
 
 export const json = (body: unknown, status = 200): Reply => ({ status, body })
 export const noContent: Reply = { status: 204 }
-/** §9.24: leave/mute/unmute answer 200 with no body at all. */
+/** docs/upstream.md#sim-empty-bodies: leave/mute/unmute answer 200 with no body at all. */
 export const emptyOk: Reply = { status: 200 }
 
-/** §9.4: every endpoint code is a 400, except `service_unavailable` (503). */
+/** docs/upstream.md#sim-error-status: every endpoint code is a 400, except `service_unavailable` (503). */
 export const fail = (code: string, message?: string): Reply => ({
   status: code === "service_unavailable" ? 503 : 400,
   body: { message: message ?? MESSAGES[code] ?? GENERIC[400], code }

@@ -4,7 +4,7 @@ type KeyField = "listKey" | "searchKey"
 
 const byId = (a: Chat, b: Chat): number => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
 
-/** Newest first; equal keys by chat_id descending (§9.8). Ids of one style have one length, so string order is numeric. */
+/** Newest first; equal keys by chat_id descending (docs/upstream.md#sim-order). Ids of one style have one length, so string order is numeric. */
 const ORDER: Record<KeyField, (a: Chat, b: Chat) => number> = {
   listKey: (a, b) => b.listKey - a.listKey || byId(a, b),
   searchKey: (a, b) => b.searchKey - a.searchKey || byId(a, b)
@@ -66,7 +66,7 @@ export class SortedChats {
     this.insert(chat)
   }
 
-  /** Index of the first chat whose key is strictly below `bound` (exclusive upper bound, §9.9). */
+  /** Index of the first chat whose key is strictly below `bound` (exclusive upper bound, docs/upstream.md#sim-bounds). */
   firstBelow(bound: number): number {
     let lo = 0
     let hi = this.items.length

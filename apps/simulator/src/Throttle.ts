@@ -19,12 +19,12 @@ export interface ThrottleSlotStatus {
   readonly lockedUntilMs: number | null
 }
 
-/** All seeded users belong to one OAuth client, so client-scoped buckets share one counter (§9.1). */
-export const throttleKey = (table: BucketTable, bucket: BucketId, userId: string): string =>
-  table[bucket].scope === "user" ? `user:${userId}:${bucket}` : `client:${bucket}`
+/** Client-scoped buckets count every user of one OAuth client together: static tokens belong to the default client. */
+export const throttleKey = (table: BucketTable, bucket: BucketId, userId: string, clientId: string): string =>
+  table[bucket].scope === "user" ? `user:${userId}:${bucket}` : `client:${clientId}:${bucket}`
 
 /**
- * Strict sliding window per key (§9.1–9.2): the window is (now − windowMs, now]; the call that would make it hold
+ * Strict sliding window per key (docs/upstream.md#sim-throttle): the window is (now − windowMs, now]; the call that would make it hold
  * more than `threshold` is refused and opens the lock; during the lock every call is refused; refused calls neither
  * count nor extend the lock.
  */

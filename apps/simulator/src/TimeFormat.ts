@@ -57,7 +57,7 @@ const zoneSuffix = (offsetMinutes: number): string => {
 const inRange = (ms: number) => ms >= 0 && ms < LAST_FOUR_DIGIT_YEAR_MS
 
 /**
- * Whole seconds, in the caller's zone (`2025-06-15T10:30:00+05:30`, `…Z` for UTC) or as `.000Z` (§9.11). The filter
+ * Whole seconds, in the caller's zone (`2025-06-15T10:30:00+05:30`, `…Z` for UTC) or as `.000Z` (docs/upstream.md#sim-response-times). The filter
  * keys keep milliseconds, so a body value can never be fed back as an exact bound.
  */
 export const formatTime = (ms: number, offsetMinutes: number, style: TimeStyle): string => {

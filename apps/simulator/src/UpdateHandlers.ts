@@ -17,7 +17,7 @@ const denied = fail("chat_access_denied")
 const isStringList = (value: unknown, max: number): value is Array<string> =>
   Array.isArray(value) && value.length > 0 && value.length <= max && value.every(v => typeof v === "string" && v !== "")
 
-/** PUT /chats read_status_update: inaccessible chats or unknown messages land in `failure` (§9.17). */
+/** PUT /chats read_status_update: inaccessible chats or unknown messages land in `failure` (docs/upstream.md#sim-bulk-read). */
 export const bulkReadStatusUpdate: Handler = call => {
   const body = bodyRecord(call.body)
   if (body.read_status === undefined) return paramMissing("read_status")
@@ -51,7 +51,7 @@ export const bulkReadStatusUpdate: Handler = call => {
   return json({ type: "chat.read_status", data: { success, failure } })
 }
 
-/** PUT /chats clear_unread: unknown or inaccessible ids are skipped silently (§9.17). */
+/** PUT /chats clear_unread: unknown or inaccessible ids are skipped silently (docs/upstream.md#sim-bulk-read). */
 export const bulkClearUnread: Handler = call => {
   const body = bodyRecord(call.body)
   if (body.chat_ids === undefined) return paramMissing("chat_ids")
@@ -123,7 +123,7 @@ export const clearLocalHistory: Handler = call => {
   return noContent
 }
 
-/** §9.23: idempotent; closing drops the chat from the caller's default list until a new message arrives. */
+/** docs/upstream.md#sim-idempotent: idempotent; closing drops the chat from the caller's default list until a new message arrives. */
 export const closeChat: Handler = (call): Reply => {
   const found = access(call)
   if (!found) return denied

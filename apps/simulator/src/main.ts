@@ -1,6 +1,6 @@
-import { loadBucketTable } from "@cliq-mirror/core"
+import { LoggingLive, loadBucketTable } from "@cliq-mirror/core"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Option, Predicate } from "effect"
 import { Banner } from "./Banner.js"
 import { parseFlags, USAGE } from "./Flags.js"
 import { SimulatorServer } from "./SimulatorServer.js"
@@ -14,6 +14,7 @@ const main = Effect.gen(function* () {
 
 // Bad flags exit with 2, any other failure with 1.
 main.pipe(
+  Effect.provide(LoggingLive),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,
@@ -21,7 +22,7 @@ main.pipe(
       onExit(
         Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)
           ? 0
-          : Option.exists(Cause.failureOption(exit.cause), e => (e as { _tag?: string })._tag === "FlagError")
+          : Option.exists(Cause.failureOption(exit.cause), e => Predicate.isTagged(e, "FlagError"))
             ? 2
             : 1
       )

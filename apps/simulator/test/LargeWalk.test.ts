@@ -36,7 +36,7 @@ describe("100,000 chats", () => {
       served += page.length
       for (const chat of page) seen.add(chat.chat_id as string)
       if (page.length < 500) break
-      // Body times are whole seconds: re-cover the oldest second (CLIQ_API.md §6.3).
+      // Body times are whole seconds: re-cover the oldest second (docs/upstream.md#list-walk).
       const oldest = Math.min(...page.map(c => Date.parse(c.last_modified_time as string)))
       const next = oldest + 1000
       expect(before === undefined || next < before).toBe(true)

@@ -112,6 +112,21 @@ describe("each bucket, on the virtual clock", () => {
     expect(sim.state.violations()).toEqual([])
   })
 
+  it("counts client-scoped buckets per OAuth client: a token of another client has its own window", async () => {
+    const { threshold } = BUCKETS["chats.update"]
+    await burst(threshold, () => probe["chats.update"](0))
+    expect((await probe["chats.update"](1)).status).toBe(429)
+    const other = sim.state.issueToken({ userIndex: 1, clientId: "another-client" })
+    const chat = memberChat(sim, 1, c => c.chatType === "group_chat")
+    const res = await fetch(`${sim.apiBaseUrl}/chats/${chat.chatId}`, {
+      method: "PUT",
+      headers: { authorization: `Zoho-oauthtoken ${other.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ operation: "mark_as_read" })
+    })
+    expect(res.status).not.toBe(429)
+    expect(sim.state.violations().map(v => [v.key, v.userIndex])).toEqual([["client:sim-client-id:chats.update", 1]])
+  })
+
   it("logs every call with its operation, bucket, user and status", async () => {
     await probe["chats.update"](2)
     const [entry] = sim.state.requests()

@@ -1,6 +1,6 @@
-import { Config, ConfigError, Either, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Config, ConfigError, Either, LogLevel, Redacted } from "effect"
 
-/** A setting that breaks its rule: the error names the variable, so the one-line start-up message does too. */
+/** A setting that breaks its rule: the error names the variable, so the start-up report does too. */
 export const invalidSetting = (name: string, rule: string) => Either.left(ConfigError.InvalidData([name], rule))
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
@@ -41,14 +41,30 @@ export const TimeScale = Config.string("CLIQ_TIME_SCALE").pipe(
   })
 )
 
-/** An integer setting with a default and a lower bound. */
-export const integerSetting = (name: string, fallback: number, min: number, unit = "") =>
+/** An integer setting with a default and bounds. */
+export const integerSetting = (name: string, fallback: number, min: number, unit = "", max = Number.MAX_SAFE_INTEGER) =>
   Config.string(name).pipe(
     Config.withDefault(String(fallback)),
     Config.mapOrFail(raw =>
-      /^\d+$/.test(raw.trim()) && Number(raw) >= min
+      /^\d+$/.test(raw.trim()) && Number(raw) >= min && Number(raw) <= max
         ? Either.right(Number(raw))
-        : invalidSetting(name, `must be an integer of at least ${min}${unit}`)
+        : invalidSetting(
+            name,
+            max === Number.MAX_SAFE_INTEGER
+              ? `must be an integer of at least ${min}${unit}`
+              : `must be an integer from ${min} to ${max}${unit}`
+          )
+    )
+  )
+
+/** A port to bind: 0 lets the system pick one. */
+export const portSetting = (name: string, fallback: number) =>
+  Config.string(name).pipe(
+    Config.withDefault(String(fallback)),
+    Config.mapOrFail(raw =>
+      /^\d{1,5}$/.test(raw.trim()) && Number(raw) <= 65535
+        ? Either.right(Number(raw))
+        : invalidSetting(name, "must be an integer between 0 and 65535")
     )
   )
 
@@ -65,7 +81,17 @@ export const MinimumLogLevel = Config.string("LOG_LEVEL").pipe(
   })
 )
 
-/** logfmt lines at LOG_LEVEL. Secrets never reach a log line: they travel as Redacted values. */
-export const LoggingLive = Layer.unwrapEffect(
-  Config.map(MinimumLogLevel, level => Layer.mergeAll(Logger.logFmt, Logger.minimumLogLevel(level)))
+export const LOG_FORMATS = ["logfmt", "json", "pretty"] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
+
+export const LogFormat = Config.string("LOG_FORMAT").pipe(
+  Config.withDefault("logfmt"),
+  Config.mapOrFail(raw => {
+    const format = LOG_FORMATS.find(f => f === raw.trim().toLowerCase())
+    return format === undefined
+      ? invalidSetting("LOG_FORMAT", `must be one of ${LOG_FORMATS.join(", ")}`)
+      : Either.right(format)
+  })
 )
+
+export const LogSettings = Config.all({ level: MinimumLogLevel, format: LogFormat })

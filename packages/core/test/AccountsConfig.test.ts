@@ -149,6 +149,37 @@ describe("many accounts from CLIQ_ACCOUNTS_FILE", () => {
     })
   )
 
+  it.effect("a static token may name its OAuth client: accounts of one client share its client key", () =>
+    Effect.gen(function* () {
+      const accounts = yield* load(
+        fileEnv,
+        withFile([
+          { id: "a", access_token: SECRET, client_id: "1000.SHARED" },
+          { id: "b", access_token: `${SECRET}-b`, client_id: "1000.SHARED" },
+          { id: "c", client_id: "1000.SHARED", client_secret: CLIENT_SECRET, refresh_token: REFRESH },
+          { id: "d", access_token: `${SECRET}-d` }
+        ])
+      )
+      expect(accounts.map(a => [a.id, a.auth._tag, a.clientKey])).toEqual([
+        ["a", "Static", "1000.SHARED"],
+        ["b", "Static", "1000.SHARED"],
+        ["c", "Refresh", "1000.SHARED"],
+        ["d", "Static", "d"]
+      ])
+      expect(yield* failure(fileEnv, withFile([{ id: "a", access_token: SECRET, client_id: " " }]))).toBe(
+        "CLIQ_ACCOUNTS_FILE accounts[0].client_id: must be a non-empty string"
+      )
+      const both = yield* failure(
+        fileEnv,
+        withFile([{ id: "a", access_token: SECRET, client_id: "c", client_secret: CLIENT_SECRET }])
+      )
+      expect(both).toMatch(
+        /^CLIQ_ACCOUNTS_FILE accounts\[0\]\.access_token: set either access_token \(with an optional client_id\)/
+      )
+      expectNoSecrets(both)
+    })
+  )
+
   it.effect("names the entry, the field and the rule", () =>
     Effect.gen(function* () {
       const good = { id: "a", access_token: SECRET }

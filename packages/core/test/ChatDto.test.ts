@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck, Schema } from "effect"
 import { ChatDto, ChatDtoStruct } from "../src/Cliq/ChatDto.js"
-import { firstIssue } from "../src/Cliq/Errors.js"
+import { firstIssue } from "../src/Cliq/ParseIssue.js"
 
 /** Mostly the plain form, now and then something else: most objects are then valid but for one or two fields. */
 const field = (plain: FastCheck.Arbitrary<unknown>, ...odd: Array<unknown>) =>

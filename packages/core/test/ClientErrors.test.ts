@@ -1,16 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
-import {
-  type CliqError,
-  CliqErrorSchema,
-  classify,
-  classifyResponse,
-  classifyTransport,
-  decodeFailure,
-  redactSample,
-  timedOut,
-  toErrorInfo
-} from "../src/Cliq/Errors.js"
+import { classifyResponse } from "../src/Cliq/Classify.js"
+import { type CliqError, CliqErrorSchema, classify, toErrorInfo } from "../src/Cliq/Errors.js"
+import { decodeFailure } from "../src/Cliq/ParseIssue.js"
+import { redactSample } from "../src/Cliq/Redact.js"
+import { classifyTransport, timedOut } from "../src/Cliq/Transport.js"
 
 const NOW = 1_750_000_000_000
 const body = (value: unknown) => JSON.stringify(value)

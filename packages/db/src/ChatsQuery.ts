@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, type SQL, sql } from "drizzle-orm"
+import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm"
+import type { AnyPgColumn } from "drizzle-orm/pg-core"
 import { Effect, Option } from "effect"
-import { Database } from "./Database.js"
+import { Database, type Db } from "./Database.js"
 import { chatMembers, chats } from "./schema.js"
 
 export interface ChatFilters {
@@ -35,10 +36,40 @@ export interface ChatListRequest {
   readonly after?: ChatSortKey | undefined
 }
 
-const { raw: _raw, ...chatColumns } = getTableColumns(chats)
+/** The columns the API shows (not `raw`, `last_message_time` or `last_seq`): read nothing else on the hot path. */
+const chatColumns = {
+  accountId: chats.accountId,
+  chatId: chats.chatId,
+  name: chats.name,
+  chatType: chats.chatType,
+  participantCount: chats.participantCount,
+  creatorId: chats.creatorId,
+  creatorName: chats.creatorName,
+  createdTime: chats.createdTime,
+  lastModifiedTime: chats.lastModifiedTime,
+  pinned: chats.pinned,
+  removed: chats.removed,
+  unreadMessageCount: chats.unreadMessageCount,
+  unreadTime: chats.unreadTime,
+  lastMessageInfo: chats.lastMessageInfo,
+  previousTitles: chats.previousTitles,
+  threadMessageId: chats.threadMessageId,
+  parentChatId: chats.parentChatId,
+  muted: chats.muted,
+  closed: chats.closed,
+  drafts: chats.drafts,
+  joined: chats.joined,
+  membersFetchedAt: chats.membersFetchedAt,
+  syncedAt: chats.syncedAt
+}
 const sortName = sql<string>`lower(${chats.name})`
+// Nulls last in descending order, as one expression: the indexes are built on it (migrations/0009_read_indexes.sql),
+// so the keyset is one row comparison whatever the key.
+const recentKey = sql`coalesce(${chats.lastModifiedTime}, '-infinity'::timestamptz)`
+const timeParam = (d: Date | null) =>
+  d === null ? sql`'-infinity'::timestamptz` : sql`${d.toISOString()}::timestamptz`
 
-export type MirroredChatRow = Omit<typeof chats.$inferSelect, "raw">
+export type MirroredChatRow = Pick<typeof chats.$inferSelect, keyof typeof chatColumns>
 
 export interface ChatListPage {
   readonly rows: ReadonlyArray<MirroredChatRow>
@@ -57,54 +88,68 @@ export interface ChatMembers {
 
 export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, c => `\\${c}`)
 
-const filterConditions = (f: ChatFilters): Array<SQL> => {
+// Flags and the unread test are literals, not parameters, so that the partial indexes match every plan.
+const flag = (column: AnyPgColumn, value: boolean): SQL => (value ? sql`${column}` : sql`not ${column}`)
+
+export const filterConditions = (f: ChatFilters): Array<SQL> => {
   const conditions: Array<SQL | undefined> = [
     f.accountId === undefined ? undefined : eq(chats.accountId, f.accountId),
     f.chatTypes === undefined ? undefined : inArray(chats.chatType, [...f.chatTypes]),
-    f.pinned === undefined ? undefined : eq(chats.pinned, f.pinned),
-    f.muted === undefined ? undefined : eq(chats.muted, f.muted),
-    f.removed === undefined ? undefined : eq(chats.removed, f.removed),
-    f.closed === undefined ? undefined : eq(chats.closed, f.closed),
-    f.unread === undefined ? undefined : f.unread ? gt(chats.unreadMessageCount, 0) : eq(chats.unreadMessageCount, 0),
+    f.pinned === undefined ? undefined : flag(chats.pinned, f.pinned),
+    f.muted === undefined ? undefined : flag(chats.muted, f.muted),
+    f.removed === undefined ? undefined : flag(chats.removed, f.removed),
+    f.closed === undefined ? undefined : flag(chats.closed, f.closed),
+    f.unread === undefined
+      ? undefined
+      : f.unread
+        ? sql`${chats.unreadMessageCount} > 0`
+        : sql`${chats.unreadMessageCount} = 0`,
     f.q === undefined || f.q === ""
       ? undefined
       : sql`lower(${chats.name}) like '%' || lower(${escapeLike(f.q)}) || '%' escape '\\'`,
-    f.modifiedAfter === undefined ? undefined : gt(chats.lastModifiedTime, f.modifiedAfter),
-    f.modifiedBefore === undefined ? undefined : lt(chats.lastModifiedTime, f.modifiedBefore)
+    f.modifiedAfter === undefined ? undefined : sql`${recentKey} > ${timeParam(f.modifiedAfter)}`,
+    f.modifiedBefore === undefined
+      ? undefined
+      : sql`${recentKey} < ${timeParam(f.modifiedBefore)} and ${chats.lastModifiedTime} is not null`
   ]
   return conditions.filter((c): c is SQL => c !== undefined)
 }
 
-// Keyset predicates mirror the ORDER BY exactly (nulls last for recent), so rows that keep their sort key are
-// neither skipped nor repeated however many rows are inserted or updated between pages.
-const afterKey = (key: ChatSortKey): SQL => {
-  if (key.sort === "name") {
-    return sql`(${sortName}, ${chats.chatId}, ${chats.accountId}) > (${key.name}, ${key.chatId}, ${key.accountId})`
-  }
-  if (key.lastModifiedTime === null) {
-    return sql`(${chats.lastModifiedTime} is null and (${chats.chatId}, ${chats.accountId}) < (${key.chatId}, ${key.accountId}))`
-  }
-  const time = key.lastModifiedTime.toISOString()
-  return sql`((${chats.lastModifiedTime}, ${chats.chatId}, ${chats.accountId}) < (${time}::timestamptz, ${key.chatId}, ${key.accountId}) or ${chats.lastModifiedTime} is null)`
+// Keyset predicates are the ORDER BY as one row comparison, so rows that keep their sort key are neither skipped nor
+// repeated however many rows are inserted or updated between pages, and an index range starts at the cursor.
+// With one account the account is no part of the key, so the comparison spans exactly that account's index.
+const afterKey = (key: ChatSortKey, oneAccount: boolean): SQL => {
+  const [columns, values] =
+    key.sort === "name"
+      ? [sql`${sortName}, ${chats.chatId}`, sql`${key.name}, ${key.chatId}`]
+      : [sql`${recentKey}, ${chats.chatId}`, sql`${timeParam(key.lastModifiedTime)}, ${key.chatId}`]
+  const op = sql.raw(key.sort === "name" ? ">" : "<")
+  return oneAccount
+    ? sql`(${columns}) ${op} (${values})`
+    : sql`(${columns}, ${chats.accountId}) ${op} (${values}, ${key.accountId})`
 }
 
 const orderFor = (sort: ChatSort): Array<SQL> =>
   sort === "name"
     ? [asc(sortName), asc(chats.chatId), asc(chats.accountId)]
-    : [sql`${chats.lastModifiedTime} desc nulls last`, desc(chats.chatId), desc(chats.accountId)]
+    : [desc(recentKey), desc(chats.chatId), desc(chats.accountId)]
 
 const keyOf = (sort: ChatSort, row: MirroredChatRow & { readonly sortName: string }): ChatSortKey =>
   sort === "name"
     ? { sort, name: row.sortName, chatId: row.chatId, accountId: row.accountId }
     : { sort, lastModifiedTime: row.lastModifiedTime, chatId: row.chatId, accountId: row.accountId }
 
+// The read routes' statements are prepared (postgres.js keeps one per text and connection): one round trip each, no
+// parse or plan per request.
 export class ChatsQuery extends Effect.Service<ChatsQuery>()("@cliq-mirror/db/ChatsQuery", {
   effect: Effect.gen(function* () {
     const database = yield* Database
 
     const list = Effect.fn("ChatsQuery.list")(function* (request: ChatListRequest) {
       const conditions = filterConditions(request.filters)
-      if (request.after !== undefined) conditions.push(afterKey(request.after))
+      if (request.after !== undefined) {
+        conditions.push(afterKey(request.after, request.filters.accountId !== undefined))
+      }
       const rows = yield* database.use(db =>
         db
           .select({ ...chatColumns, sortName })
@@ -112,6 +157,8 @@ export class ChatsQuery extends Effect.Service<ChatsQuery>()("@cliq-mirror/db/Ch
           .where(and(...conditions))
           .orderBy(...orderFor(request.sort))
           .limit(request.limit + 1)
+          .prepare("chats_list")
+          .execute()
       )
       const page = rows.slice(0, request.limit)
       const last = page[page.length - 1]
@@ -120,32 +167,51 @@ export class ChatsQuery extends Effect.Service<ChatsQuery>()("@cliq-mirror/db/Ch
       return { rows: page.map(({ sortName: _, ...row }) => row), next } satisfies ChatListPage
     })
 
-    /** Without an account, a chat id present in several accounts resolves to the lowest account id. */
-    const get = Effect.fn("ChatsQuery.get")(function* (chatId: string, accountId?: string) {
-      const rows = yield* database.use(db =>
-        db
-          .select(chatColumns)
+    // Built once: a lookup by id runs its prepared statement with no query building per request.
+    const byId = <F extends Record<string, unknown>>(fields: F & Parameters<Db["select"]>[0], name: string) => {
+      const query = (withAccount: boolean) =>
+        database.db
+          .select(fields)
           .from(chats)
-          .where(and(eq(chats.chatId, chatId), accountId === undefined ? undefined : eq(chats.accountId, accountId)))
+          .where(
+            and(
+              eq(chats.chatId, sql.placeholder("chatId")),
+              withAccount ? eq(chats.accountId, sql.placeholder("accountId")) : undefined
+            )
+          )
           .orderBy(asc(chats.accountId))
           .limit(1)
+          .prepare(withAccount ? `${name}_of_account` : name)
+      const [anyAccount, ofAccount] = [query(false), query(true)]
+      return (chatId: string, accountId: string | undefined) =>
+        database.use(() =>
+          accountId === undefined ? anyAccount.execute({ chatId }) : ofAccount.execute({ chatId, accountId })
+        )
+    }
+    const chatById = byId(chatColumns, "chats_get")
+    const locate = byId({ accountId: chats.accountId, membersFetchedAt: chats.membersFetchedAt }, "chats_locate")
+    const membersOf = database.db
+      .select({ userId: chatMembers.userId, name: chatMembers.name, emailId: chatMembers.emailId })
+      .from(chatMembers)
+      .where(
+        and(eq(chatMembers.accountId, sql.placeholder("accountId")), eq(chatMembers.chatId, sql.placeholder("chatId")))
       )
+      .orderBy(asc(chatMembers.userId))
+      .prepare("chat_members")
+
+    /** Without an account, a chat id present in several accounts resolves to the lowest account id. */
+    const get = Effect.fn("ChatsQuery.get")(function* (chatId: string, accountId?: string) {
+      const rows = yield* chatById(chatId, accountId)
       return Option.fromNullable(rows[0])
     })
 
     const members = Effect.fn("ChatsQuery.members")(function* (chatId: string, accountId?: string) {
-      const chat = yield* get(chatId, accountId)
-      if (Option.isNone(chat)) return Option.none<ChatMembers>()
-      const rows = yield* database.use(db =>
-        db
-          .select({ userId: chatMembers.userId, name: chatMembers.name, emailId: chatMembers.emailId })
-          .from(chatMembers)
-          .where(and(eq(chatMembers.accountId, chat.value.accountId), eq(chatMembers.chatId, chatId)))
-          .orderBy(asc(chatMembers.userId))
-      )
+      const [chat] = yield* locate(chatId, accountId)
+      if (chat === undefined) return Option.none<ChatMembers>()
+      const rows = yield* database.use(() => membersOf.execute({ accountId: chat.accountId, chatId }))
       return Option.some<ChatMembers>({
-        accountId: chat.value.accountId,
-        fetchedAt: chat.value.membersFetchedAt,
+        accountId: chat.accountId,
+        fetchedAt: chat.membersFetchedAt,
         members: rows
       })
     })

@@ -1,63 +1,23 @@
+import { getTableColumns } from "drizzle-orm"
 import type postgres from "postgres"
 import type { ChatInsert, ChatRow } from "./ChatRows.js"
 import { insertEventsSql, type TxSql } from "./EventAppend.js"
+import { chats } from "./schema.js"
 
-const COLUMNS = [
-  ["account_id", "accountId"],
-  ["chat_id", "chatId"],
-  ["name", "name"],
-  ["chat_type", "chatType"],
-  ["participant_count", "participantCount"],
-  ["creator_id", "creatorId"],
-  ["creator_name", "creatorName"],
-  ["created_time", "createdTime"],
-  ["last_modified_time", "lastModifiedTime"],
-  ["last_message_time", "lastMessageTime"],
-  ["pinned", "pinned"],
-  ["removed", "removed"],
-  ["unread_message_count", "unreadMessageCount"],
-  ["unread_time", "unreadTime"],
-  ["last_message_info", "lastMessageInfo"],
-  ["previous_titles", "previousTitles"],
-  ["thread_message_id", "threadMessageId"],
-  ["parent_chat_id", "parentChatId"],
-  ["muted", "muted"],
-  ["closed", "closed"],
-  ["drafts", "drafts"],
-  ["joined", "joined"],
-  ["members_fetched_at", "membersFetchedAt"],
-  ["synced_at", "syncedAt"],
-  ["raw", "raw"],
-  ["last_seq", "lastSeq"]
-] as const satisfies ReadonlyArray<readonly [string, keyof ChatRow]>
-
-/** Each column's SQL type where it is not text. */
-const TYPES: Record<string, string> = {
-  participant_count: "integer",
-  created_time: "timestamptz",
-  last_modified_time: "timestamptz",
-  last_message_time: "timestamptz",
-  pinned: "boolean",
-  removed: "boolean",
-  unread_message_count: "integer",
-  unread_time: "timestamptz",
-  last_message_info: "jsonb",
-  muted: "boolean",
-  closed: "boolean",
-  drafts: "boolean",
-  joined: "boolean",
-  members_fetched_at: "timestamptz",
-  synced_at: "timestamptz",
-  raw: "jsonb",
-  last_seq: "bigint"
-}
+/**
+ * The columns of `chats` as the drizzle table declares them (generated columns left out: the database computes them),
+ * each with its SQL name, its key in `ChatRow` and its SQL type.
+ */
+const COLUMNS = Object.entries(getTableColumns(chats))
+  .filter(([, column]) => column.generated === undefined)
+  .map(([key, column]) => [column.name, key as keyof ChatRow, column.getSQLType()] as const)
 
 const SELECT_LIST = COLUMNS.map(([c, k]) => `${c} as "${k}"`).join(", ")
 const COLUMN_LIST = COLUMNS.map(([c]) => c).join(", ")
 const UPDATE_LIST = COLUMNS.filter(([c]) => c !== "account_id" && c !== "chat_id")
   .map(([c]) => `${c} = excluded.${c}`)
   .join(", ")
-const indexOf = (column: (typeof COLUMNS)[number][0]) => COLUMNS.findIndex(([c]) => c === column)
+const indexOf = (column: string) => COLUMNS.findIndex(([c]) => c === column)
 const CHAT_ID_INDEX = indexOf("chat_id")
 const RAW_INDEX = indexOf("raw")
 const LAST_MESSAGE_INDEX = indexOf("last_message_info")
@@ -65,13 +25,11 @@ const LAST_MESSAGE_INDEX = indexOf("last_message_info")
 const RAW_FROM_INDEX = COLUMNS.length
 const LAST_MESSAGE_FROM_RAW_INDEX = COLUMNS.length + 1
 
-/** Column `c` read from `r`, one row of `chatRowsJson` (a jsonb array): a JSON null is SQL NULL. */
-const fromRow = (c: string, i: number) => {
-  const type = TYPES[c]
-  return type === "jsonb" ? `nullif(r -> ${i}, 'null'::jsonb)` : type ? `(r ->> ${i})::${type}` : `r ->> ${i}`
-}
+/** Column `i` of type `type` read from `r`, one row of `chatRowsJson` (a jsonb array): a JSON null is SQL NULL. */
+const fromRow = (type: string, i: number) =>
+  type === "jsonb" ? `nullif(r -> ${i}, 'null'::jsonb)` : type === "text" ? `r ->> ${i}` : `(r ->> ${i})::${type}`
 
-const FROM_ROW = COLUMNS.map(([c], i) => fromRow(c, i)).join(", ")
+const FROM_ROW = COLUMNS.map(([, , type], i) => fromRow(type, i)).join(", ")
 
 const toRow = (r: Record<string, unknown>): ChatRow => ({ ...(r as ChatRow), lastSeq: Number(r.lastSeq) })
 
@@ -146,14 +104,14 @@ export const chatsUpsertSql = async (tx: TxSql, rows: ReadonlyArray<ChatInsert>)
   await tx.unsafe(UPSERT(`select ${FROM_ROW} from jsonb_array_elements($1::text::jsonb) r`), [chatRowsJson(rows)])
 }
 
-const FROM_APPENDED = `select ${COLUMNS.map(([c], i) =>
+const FROM_APPENDED = `select ${COLUMNS.map(([c, , type], i) =>
   c === "last_seq"
-    ? `coalesce(a.seq, ${fromRow(c, i)})`
+    ? `coalesce(a.seq, ${fromRow(type, i)})`
     : c === "raw"
-      ? `coalesce(${fromRow(c, i)}, e.payload -> 'raw')`
+      ? `coalesce(${fromRow(type, i)}, e.payload -> 'raw')`
       : c === "last_message_info"
-        ? `case when (r ->> ${LAST_MESSAGE_FROM_RAW_INDEX})::boolean then e.payload -> 'raw' -> 'last_message_info' else ${fromRow(c, i)} end`
-        : fromRow(c, i)
+        ? `case when (r ->> ${LAST_MESSAGE_FROM_RAW_INDEX})::boolean then e.payload -> 'raw' -> 'last_message_info' else ${fromRow(type, i)} end`
+        : fromRow(type, i)
 ).join(", ")}
   from jsonb_array_elements($2::text::jsonb) r
   left join (select chat_id, max(seq) as seq from appended group by chat_id) a on a.chat_id = r ->> ${CHAT_ID_INDEX}

@@ -1,14 +1,19 @@
 import type { CommandStatus } from "@cliq-mirror/core"
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import type postgres from "postgres"
-import { type CommandRecord, OUTBOX_CHANNEL, toRecord } from "./CommandsRepo.js"
-import { Database } from "./Database.js"
+import { OUTBOX_CHANNEL } from "./CommandIntake.js"
+import { type CommandRecord, commandColumns, decodeCommandRow, fromDriver } from "./CommandRecord.js"
+import { Database, DbError } from "./Database.js"
 import { appendEvents } from "./EventAppend.js"
 
-type Row = Parameters<typeof toRecord>[0]
+type Raw = Record<string, unknown>
 
-const SELECT = `id, account_id, type, chat_id, payload, status, attempts, retries, last_error, result, superseded_by, eta,
-  intake_seq, created_at, updated_at, completed_at`
+/** Rows the API shows: one that does not decode is an internal error naming its row and field. */
+const record = (raw: Raw): CommandRecord => {
+  const decoded = decodeCommandRow(fromDriver(raw))
+  if (Either.isLeft(decoded)) throw decoded.left
+  return decoded.right
+}
 
 /** A timestamp to the microsecond, so that a cursor compares exactly with the column (a JS Date has milliseconds). */
 const micros = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
@@ -54,8 +59,8 @@ export type RetryOutcome =
  * until the next attempt replaces it: it is the failure being retried (an `outcome_unknown` there makes the worker
  * verify before sending a non-idempotent call again). Each retry counts in `retries`, which keys its events.
  */
-const retryTx = async (tx: postgres.TransactionSql, id: string): Promise<RetryOutcome> => {
-  const [row] = await tx.unsafe<Array<Row & { previous_attempts: number; failed_at: string }>>(
+export const retryTx = async (tx: postgres.TransactionSql, id: string): Promise<RetryOutcome> => {
+  const [row] = await tx.unsafe<Array<Raw & { previous_attempts: number; failed_at: string }>>(
     `with prev as (
        select id as prev_id, attempts as previous_attempts, ${micros("completed_at")} as failed_at
        from commands where id = $1::uuid and status = 'failed' for update
@@ -63,30 +68,31 @@ const retryTx = async (tx: postgres.TransactionSql, id: string): Promise<RetryOu
      update commands set status = 'queued', attempts = 0, retries = retries + 1, completed_at = null, eta = null, lease_until = null,
        superseded_by = null, result = null, enqueued_at = null, updated_at = now()
      from prev where id = prev.prev_id
-     returning ${SELECT}, previous_attempts, failed_at`,
+     returning ${commandColumns}, previous_attempts, failed_at`,
     [id]
   )
   if (!row) {
     const [current] = await tx<Array<{ status: CommandStatus }>>`select status from commands where id = ${id}::uuid`
     return current ? { _tag: "NotRetryable", status: current.status } : { _tag: "Missing" }
   }
+  const command = record(row)
   await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`
   await appendEvents(tx, [
     {
-      accountId: row.account_id,
-      chatId: row.chat_id,
+      accountId: command.accountId,
+      chatId: command.chatId,
       type: "CommandRetried",
       payload: {
-        command_id: row.id,
-        command_type: row.type,
+        command_id: command.id,
+        command_type: command.type,
         previous_attempts: row.previous_attempts,
-        last_error: row.last_error
+        last_error: command.lastError
       },
       occurredAt: null,
-      dedupeKey: `command:${row.id}:retried:${row.retries}`
+      dedupeKey: `command:${command.id}:retried:${command.retries}`
     }
   ])
-  return { _tag: "Retried", command: toRecord(row) }
+  return { _tag: "Retried", command }
 }
 
 /** The read side of commands for the API (listing, queue position) plus the operator's retry. */
@@ -109,8 +115,8 @@ export class CommandsQuery extends Effect.Service<CommandsQuery>()("@cliq-mirror
         where.push(`(created_at, id) < (${bind(after.createdAt)}::timestamptz, ${bind(after.id)}::uuid)`)
       }
       const rows = yield* database.use((_, sql) =>
-        sql.unsafe<Array<Row & { created_key: string }>>(
-          `select ${SELECT}, ${micros("created_at")} as created_key from commands
+        sql.unsafe<Array<Raw & { created_key: string }>>(
+          `select ${commandColumns}, ${micros("created_at")} as created_key from commands
            ${where.length === 0 ? "" : `where ${where.join(" and ")}`}
            order by created_at desc, id desc limit ${bind(request.limit + 1)}`,
           params
@@ -118,11 +124,12 @@ export class CommandsQuery extends Effect.Service<CommandsQuery>()("@cliq-mirror
       )
       const page = rows.slice(0, request.limit)
       const last = page[page.length - 1]
+      const records = yield* Effect.try({ try: () => page.map(record), catch: cause => new DbError({ cause }) })
       return {
-        rows: page.map(toRecord),
+        rows: records,
         next:
           rows.length > request.limit && last !== undefined
-            ? Option.some({ createdAt: last.created_key, id: last.id })
+            ? Option.some({ createdAt: last.created_key, id: records[records.length - 1]!.id })
             : Option.none()
       } satisfies CommandListPage
     })

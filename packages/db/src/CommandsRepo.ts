@@ -1,197 +1,21 @@
-import { randomUUID } from "node:crypto"
-import { type Command, type CommandInput, type CommandStatus, commandChatId, stableJson } from "@cliq-mirror/core"
-import { Data, Effect } from "effect"
+import { type CommandInput, type ErrorInfo, FINAL_STATUSES } from "@cliq-mirror/core"
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, notInArray, or, type SQL, sql } from "drizzle-orm"
+import { Effect } from "effect"
 import type postgres from "postgres"
-import { Database, type DbError } from "./Database.js"
-import { appendEvents } from "./EventAppend.js"
+import { type Accepted, IdempotencyConflict, intakeTx } from "./CommandIntake.js"
+import { type CommandRecord, type CommandRowInvalid, decodeCommandRows, isCommandId } from "./CommandRecord.js"
+import { Database, DbError } from "./Database.js"
 import { type ObservedChat, type PageWrite, writePage } from "./PageWrite.js"
-import { toDate } from "./Timestamps.js"
+import { commands } from "./schema.js"
 
-export interface CommandRecord {
-  readonly id: string
-  readonly accountId: string
-  readonly type: Command["type"]
-  readonly chatId: string | null
-  readonly params: Record<string, unknown>
-  readonly status: CommandStatus
-  readonly attempts: number
-  readonly retries: number
-  readonly lastError: { readonly code: string; readonly message: string } | null
-  readonly result: Record<string, unknown> | null
-  readonly supersededBy: string | null
-  readonly eta: Date | null
-  readonly intakeSeq: number
-  readonly createdAt: Date
-  readonly updatedAt: Date
-  readonly completedAt: Date | null
-}
-
-/** The same idempotency key with a different body. */
-export class IdempotencyConflict extends Data.TaggedError("IdempotencyConflict")<{
-  readonly index: number
-  readonly idempotencyKey: string
-  readonly commandId: string
-}> {}
-
-export interface Accepted {
-  readonly command: CommandRecord
-  /** True when an earlier command with the same idempotency key and body was returned instead of a new one. */
-  readonly replayed: boolean
-}
-
-const SELECT = `id, account_id, type, chat_id, payload, status, attempts, retries, last_error, result, superseded_by, eta,
-  intake_seq, created_at, updated_at, completed_at`
-
-type Row = {
-  id: string
-  account_id: string
-  type: string
-  chat_id: string | null
-  payload: Record<string, unknown>
-  status: string
-  attempts: number
-  retries: number
-  last_error: { code: string; message: string } | null
-  result: Record<string, unknown> | null
-  superseded_by: string | null
-  eta: Date | string | null
-  intake_seq: string
-  created_at: Date | string
-  updated_at: Date | string
-  completed_at: Date | string | null
-}
-
-export const toRecord = (r: Row): CommandRecord => ({
-  id: r.id,
-  accountId: r.account_id,
-  type: r.type as Command["type"],
-  chatId: r.chat_id,
-  params: r.payload,
-  status: r.status as CommandStatus,
-  attempts: r.attempts,
-  retries: r.retries,
-  lastError: r.last_error,
-  result: r.result,
-  supersededBy: r.superseded_by,
-  eta: toDate(r.eta),
-  intakeSeq: Number(r.intake_seq),
-  createdAt: toDate(r.created_at)!,
-  updatedAt: toDate(r.updated_at)!,
-  completedAt: toDate(r.completed_at)
-})
-
-/** Intake NOTIFYs this channel on commit so that the daemon's outbox relay wakes at once. */
-export const OUTBOX_CHANNEL = "cliq_mirror_outbox"
-
-const requestHash = (accountId: string, command: Command) => stableJson({ accountId, ...command })
-
-/**
- * Intake of one or more commands, all or nothing: the command rows and their CommandRequested events commit together;
- * the rows double as the outbox (enqueued_at null) from which the relay adds the BullMQ jobs. A fixed number of
- * statements whatever the number of commands: the known idempotency keys in one lookup, the rows in one insert (in
- * input order, which `intake_seq` keeps), the events in one append.
- */
-const intakeTx = async (
-  tx: postgres.TransactionSql,
-  inputs: ReadonlyArray<CommandInput>,
-  defaultAccount: string
-): Promise<Array<Accepted>> => {
-  const requests = inputs.map((input, index) => {
-    const accountId = input.accountId ?? defaultAccount
-    return { input, index, accountId, hash: requestHash(accountId, input.command) }
-  })
-  const keyed = requests.filter(r => r.input.idempotencyKey !== undefined)
-  const existing = new Map<string, Row & { request_hash: string }>()
-  if (keyed.length > 0) {
-    const rows = await tx.unsafe<Array<Row & { request_hash: string; idempotency_key: string }>>(
-      `select ${SELECT}, request_hash, idempotency_key from commands
-       where (account_id, idempotency_key) in (select * from unnest($1::text[], $2::text[]))`,
-      [keyed.map(r => r.accountId), keyed.map(r => r.input.idempotencyKey!)]
-    )
-    for (const row of rows) existing.set(`${row.account_id}\u0000${row.idempotency_key}`, row)
-  }
-
-  // Each request is a replay of a stored command, of an earlier request of this batch, or a new row.
-  const fresh: Array<{ id: string; request: (typeof requests)[number] }> = []
-  const answers: Array<{ replayOf: Row } | { fresh: string } | { sameAs: number }> = []
-  const inBatch = new Map<string, { index: number; hash: string; id: string }>()
-  for (const r of requests) {
-    const key = r.input.idempotencyKey
-    const slot = key === undefined ? undefined : `${r.accountId}\u0000${key}`
-    const stored = slot === undefined ? undefined : existing.get(slot)
-    const earlier = slot === undefined ? undefined : inBatch.get(slot)
-    const first = stored ? { hash: stored.request_hash, id: stored.id } : earlier
-    if (first) {
-      if (first.hash !== r.hash)
-        throw new IdempotencyConflict({ index: r.index, idempotencyKey: key!, commandId: first.id })
-      answers.push(stored ? { replayOf: stored } : { sameAs: earlier!.index })
-      continue
-    }
-    const id = randomUUID()
-    if (slot !== undefined) inBatch.set(slot, { index: r.index, hash: r.hash, id })
-    fresh.push({ id, request: r })
-    answers.push({ fresh: id })
-  }
-
-  const inserted = new Map<string, Row>()
-  if (fresh.length > 0) {
-    await tx`insert into accounts (id) select unnest(${[...new Set(fresh.map(f => f.request.accountId))]}::text[]) on conflict do nothing`
-    const rows = JSON.stringify(
-      fresh.map(({ id, request: r }, n) => ({
-        n,
-        id,
-        account_id: r.accountId,
-        type: r.input.command.type,
-        chat_id: commandChatId(r.input.command),
-        payload: r.input.command.params,
-        idempotency_key: r.input.idempotencyKey ?? null,
-        request_hash: r.hash
-      }))
-    )
-    const created = await tx.unsafe<Array<Row>>(
-      `insert into commands (id, account_id, type, chat_id, payload, idempotency_key, request_hash)
-       select id, account_id, type, chat_id, payload, idempotency_key, request_hash
-       from json_to_recordset($1::text::json) as r(
-         n int, id uuid, account_id text, type text, chat_id text, payload jsonb, idempotency_key text, request_hash text)
-       order by n
-       returning ${SELECT}`,
-      [rows]
-    )
-    for (const row of created) inserted.set(row.id, row)
-    await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`
-    await appendEvents(
-      tx,
-      fresh.map(({ id }) => {
-        const r = inserted.get(id)!
-        return {
-          accountId: r.account_id,
-          chatId: r.chat_id,
-          type: "CommandRequested",
-          payload: { command_id: r.id, command_type: r.type, params: r.payload },
-          occurredAt: null,
-          dedupeKey: `command:${r.id}:requested`
-        }
-      })
-    )
-  }
-  const accepted: Array<Accepted> = []
-  for (const answer of answers) {
-    accepted.push(
-      "replayOf" in answer
-        ? { command: toRecord(answer.replayOf), replayed: true }
-        : "fresh" in answer
-          ? { command: toRecord(inserted.get(answer.fresh)!), replayed: false }
-          : { command: accepted[answer.sameAs]!.command, replayed: true }
-    )
-  }
-  return accepted
-}
+export * from "./CommandIntake.js"
+export * from "./CommandRecord.js"
 
 export interface CommandOutcome {
   readonly command: CommandRecord
   readonly status: "succeeded" | "failed"
   readonly result?: Record<string, unknown> | null
-  readonly error?: { readonly code: string; readonly message: string }
+  readonly error?: ErrorInfo
   /** The command whose upstream call carried this one (coalescing). */
   readonly supersededBy?: string
 }
@@ -208,12 +32,46 @@ export interface Settlement {
   readonly observed?: ReadonlyArray<ObservedChat>
 }
 
+/** How a command waits: its status, when it is due, and what the last attempt left behind. */
+export interface Parking {
+  readonly status: "queued" | "waiting_rate_limit" | "waiting_reauth"
+  readonly eta: Date | null
+  /** Null keeps the last error. */
+  readonly error: ErrorInfo | null
+  readonly needsCheck?: boolean
+  /** Gives back the attempt the claim counted (a wait that is not the command's fault). */
+  readonly refundAttempt?: boolean
+}
+
+const FINAL = [...FINAL_STATUSES]
+const unfinished = notInArray(commands.status, FINAL)
+const WAITING = ["queued", "waiting_rate_limit", "waiting_reauth"]
+
+/** Unfinished commands acting on `chatId`: those naming it, and the clear_unread commands listing it. */
+const onChat = (chatId: string): SQL =>
+  or(
+    eq(commands.chatId, chatId),
+    and(eq(commands.type, "clear_unread"), sql`(${commands.payload} -> 'chat_ids') ? ${chatId}`)
+  )!
+
+const onAnyChat = (chatIds: ReadonlyArray<string>): SQL =>
+  or(
+    inArray(commands.chatId, [...chatIds]),
+    and(
+      eq(commands.type, "clear_unread"),
+      sql`(${commands.payload} -> 'chat_ids') ?| array[${sql.join(
+        chatIds.map(id => sql`${id}`),
+        sql`, `
+      )}]::text[]`
+    )
+  )!
+
 const finishTx = async (tx: postgres.TransactionSql, accountId: string, settlement: Settlement) => {
   const { outcomes } = settlement
   for (const o of outcomes) {
     await tx`update commands set status = ${o.status}, result = ${o.result === undefined ? null : JSON.stringify(o.result)}::text::jsonb,
       last_error = ${o.error ? JSON.stringify(o.error) : null}::text::jsonb, superseded_by = ${o.supersededBy ?? null}::uuid,
-      eta = null, lease_until = null, completed_at = now(), updated_at = now()
+      eta = null, lease_until = null, needs_check = false, completed_at = now(), updated_at = now()
       where id = ${o.command.id}::uuid`
   }
   await writePage(tx, {
@@ -222,30 +80,42 @@ const finishTx = async (tx: postgres.TransactionSql, accountId: string, settleme
     observed: settlement.observed ?? [],
     extraEvents: outcomes.map(o => ({
       chatId: o.command.chatId,
-      type: o.status === "succeeded" ? "CommandSucceeded" : "CommandFailed",
-      payload:
-        o.status === "succeeded"
-          ? {
+      ...(o.status === "succeeded"
+        ? {
+            type: "CommandSucceeded" as const,
+            payload: {
               command_id: o.command.id,
               command_type: o.command.type,
               result: o.result ?? null,
               superseded_by: o.supersededBy ?? null
             }
-          : {
+          }
+        : {
+            type: "CommandFailed" as const,
+            payload: {
               command_id: o.command.id,
               command_type: o.command.type,
               code: o.error?.code ?? "failed",
               message: o.error?.message ?? ""
-            },
+            }
+          }),
       occurredAt: null,
       dedupeKey: `command:${o.command.id}:${o.status}:${o.command.retries}:${o.command.attempts}`
     }))
   })
 }
 
+/** A decode failure of a row the API only shows: an internal error there (the cause says which row and field). */
+const asDbError = <A, R>(effect: Effect.Effect<A, DbError | CommandRowInvalid, R>): Effect.Effect<A, DbError, R> =>
+  Effect.mapError(effect, e => (e._tag === "DbError" ? e : new DbError({ cause: e })))
+
 export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/db/CommandsRepo", {
   effect: Effect.gen(function* () {
     const database = yield* Database
+    const select = (where: SQL | undefined, limit: number) =>
+      database
+        .use(db => db.select().from(commands).where(where).orderBy(asc(commands.intakeSeq)).limit(limit))
+        .pipe(Effect.flatMap(decodeCommandRows))
 
     const intake = (
       inputs: ReadonlyArray<CommandInput>,
@@ -266,101 +136,186 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
         })
       )
 
-    const get = (id: string) =>
-      database.use(async (_, sql) => {
-        const rows = await sql.unsafe<Array<Row>>(`select ${SELECT} from commands where id::text = $1`, [id])
-        return rows[0] ? toRecord(rows[0]) : undefined
-      })
+    /** By id (primary key); a malformed id is not found. */
+    const load = (id: string) =>
+      isCommandId(id)
+        ? select(eq(commands.id, id.toLowerCase()), 1).pipe(Effect.map(rows => rows[0]))
+        : Effect.succeed(undefined)
 
-    const many = (query: string, params: ReadonlyArray<unknown>) =>
-      database.use(async (_, sql) =>
-        (await sql.unsafe<Array<Row>>(query, params as Array<postgres.ParameterOrJSON<never>>)).map(toRecord)
-      )
-
-    /** An earlier command on the same chat that has not finished: this one must wait for it. */
-    const predecessor = (c: CommandRecord) =>
-      c.chatId === null
-        ? Effect.succeed(undefined)
-        : many(
-            `select ${SELECT} from commands where account_id = $1 and chat_id = $2 and intake_seq < $3
-             and status not in ('succeeded', 'failed') order by intake_seq limit 1`,
-            [c.accountId, c.chatId, c.intakeSeq]
-          ).pipe(Effect.map(rows => rows[0]))
+    /** Whether an earlier command on one of these chats is unfinished: this one must wait for it. */
+    const hasPredecessor = (accountId: string, chatIds: ReadonlyArray<string>, intakeSeq: number) =>
+      chatIds.length === 0
+        ? Effect.succeed(false)
+        : database
+            .use(db =>
+              db
+                .select({ id: commands.id })
+                .from(commands)
+                .where(
+                  and(
+                    eq(commands.accountId, accountId),
+                    lt(commands.intakeSeq, intakeSeq),
+                    unfinished,
+                    onAnyChat(chatIds)
+                  )
+                )
+                .limit(1)
+            )
+            .pipe(Effect.map(rows => rows.length > 0))
 
     /** Unfinished commands of these types, oldest first: the candidates one upstream call may carry. */
     const pendingOfTypes = (accountId: string, types: ReadonlyArray<string>, limit: number) =>
-      many(
-        `select ${SELECT} from commands where account_id = $1 and type = any($2)
-         and status in ('queued', 'waiting_rate_limit') order by intake_seq limit $3`,
-        [accountId, types, limit]
+      select(
+        and(
+          eq(commands.accountId, accountId),
+          inArray(commands.type, [...types]),
+          inArray(commands.status, ["queued", "waiting_rate_limit"])
+        ),
+        limit
       )
 
-    /** Unfinished commands of a chat in intake order. */
+    /** The chats of waiting commands of one single-chat type, by their first such command (no row is decoded). */
+    const pendingChatsOfType = (accountId: string, type: string, limit: number) =>
+      database
+        .use(db =>
+          db
+            .select({ chatId: commands.chatId })
+            .from(commands)
+            .where(
+              and(
+                eq(commands.accountId, accountId),
+                eq(commands.type, type),
+                inArray(commands.status, ["queued", "waiting_rate_limit"]),
+                isNotNull(commands.chatId)
+              )
+            )
+            .groupBy(commands.chatId)
+            .orderBy(sql`min(${commands.intakeSeq})`)
+            .limit(limit)
+        )
+        .pipe(Effect.map(rows => rows.flatMap(r => (r.chatId === null ? [] : [r.chatId]))))
+
+    /** Unfinished commands on a chat (clear_unread listing it included) in intake order. */
     const pendingOnChat = (accountId: string, chatId: string, limit: number) =>
-      many(
-        `select ${SELECT} from commands where account_id = $1 and chat_id = $2
-         and status not in ('succeeded', 'failed') order by intake_seq limit $3`,
-        [accountId, chatId, limit]
-      )
+      select(and(eq(commands.accountId, accountId), unfinished, onChat(chatId)), limit)
 
     /** Takes commands for one attempt; a command another worker holds already is left out. */
     const claim = (ids: ReadonlyArray<string>, leaseMs: number) =>
-      many(
-        `update commands set status = 'running', attempts = attempts + 1, eta = null, updated_at = now(),
-           lease_until = now() + make_interval(secs => $2::float8 / 1000)
-         where id = any($1::uuid[]) and status in ('queued', 'waiting_rate_limit') returning ${SELECT}`,
-        [ids, leaseMs]
-      )
+      database
+        .use(db =>
+          db
+            .update(commands)
+            .set({
+              status: "running",
+              attempts: sql`${commands.attempts} + 1`,
+              eta: null,
+              updatedAt: sql`now()`,
+              leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`
+            })
+            .where(and(inArray(commands.id, [...ids]), inArray(commands.status, WAITING)))
+            .returning()
+        )
+        .pipe(Effect.flatMap(decodeCommandRows))
 
     /** A running command whose worker died (lease passed): taken over, its upstream outcome unknown. */
     const reclaimStalled = (id: string, leaseMs: number) =>
-      many(
-        `update commands set attempts = attempts + 1, updated_at = now(),
-           lease_until = now() + make_interval(secs => $2::float8 / 1000)
-         where id = $1::uuid and status = 'running' and (lease_until is null or lease_until < now())
-         returning ${SELECT}`,
-        [id, leaseMs]
-      ).pipe(Effect.map(rows => rows[0]))
-
-    /** When the lease of a running command ends (another worker holds it until then). */
-    const leaseOf = (id: string) =>
-      database.use(async (_, sql) => {
-        const [row] = await sql<Array<{ lease_until: Date | string | null }>>`
-          select lease_until from commands where id = ${id}::uuid and status = 'running'`
-        return toDate(row?.lease_until ?? null) ?? undefined
-      })
-
-    const setWaiting = (ids: ReadonlyArray<string>, eta: Date, error: { code: string; message: string } | null) =>
       database
-        .use(
-          (
-            _,
-            sql
-          ) => sql`update commands set status = 'waiting_rate_limit', lease_until = null, eta = ${eta.toISOString()}::timestamptz,
-          last_error = coalesce(${error === null ? null : JSON.stringify(error)}::text::jsonb, last_error), updated_at = now()
-          where id = any(${ids as Array<string>}::uuid[]) and status not in ('succeeded', 'failed')`
+        .use(db =>
+          db
+            .update(commands)
+            .set({
+              attempts: sql`${commands.attempts} + 1`,
+              updatedAt: sql`now()`,
+              needsCheck: true,
+              leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`
+            })
+            .where(
+              and(
+                eq(commands.id, id),
+                eq(commands.status, "running"),
+                or(isNull(commands.leaseUntil), lt(commands.leaseUntil, sql`now()`))
+              )
+            )
+            .returning()
+        )
+        .pipe(
+          Effect.flatMap(decodeCommandRows),
+          Effect.map(rows => rows[0])
+        )
+
+    /** A live attempt keeps its lease: only an attempt whose process died loses it. */
+    const extendLease = (ids: ReadonlyArray<string>, leaseMs: number) =>
+      database
+        .use(db =>
+          db
+            .update(commands)
+            .set({ leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+            .where(and(inArray(commands.id, [...ids]), eq(commands.status, "running")))
         )
         .pipe(Effect.asVoid)
 
-    const requeue = (ids: ReadonlyArray<string>, eta: Date | null, error: { code: string; message: string } | null) =>
-      database
-        .use(
-          (
-            _,
-            sql
-          ) => sql`update commands set status = 'queued', lease_until = null, eta = ${eta?.toISOString() ?? null}::timestamptz,
-          last_error = coalesce(${error === null ? null : JSON.stringify(error)}::text::jsonb, last_error), updated_at = now()
-          where id = any(${ids as Array<string>}::uuid[]) and status not in ('succeeded', 'failed')`
-        )
-        .pipe(Effect.asVoid)
+    const park = (ids: ReadonlyArray<string>, parking: Parking) =>
+      ids.length === 0
+        ? Effect.void
+        : database
+            .use(db =>
+              db
+                .update(commands)
+                .set({
+                  status: parking.status,
+                  leaseUntil: null,
+                  eta: parking.eta,
+                  updatedAt: sql`now()`,
+                  ...(parking.error === null ? {} : { lastError: sql`${JSON.stringify(parking.error)}::text::jsonb` }),
+                  ...(parking.needsCheck === undefined ? {} : { needsCheck: parking.needsCheck }),
+                  ...(parking.refundAttempt ? { attempts: sql`greatest(0, ${commands.attempts} - 1)` } : {})
+                })
+                .where(and(inArray(commands.id, [...ids]), unfinished))
+            )
+            .pipe(Effect.asVoid)
 
     /** Unfinished and not yet handed to the queue (the outbox). */
-    const unenqueued = (limit: number) =>
-      many(`select ${SELECT} from commands where enqueued_at is null order by intake_seq limit $1`, [limit])
+    const unenqueued = (limit: number) => select(isNull(commands.enqueuedAt), limit)
 
     const markEnqueued = (ids: ReadonlyArray<string>) =>
+      ids.length === 0
+        ? Effect.void
+        : database
+            .use(db =>
+              db
+                .update(commands)
+                .set({ enqueuedAt: sql`now()` })
+                .where(inArray(commands.id, [...ids]))
+            )
+            .pipe(Effect.asVoid)
+
+    /** Unfinished commands already handed to the queue, in intake order after `afterSeq`: what the sweeper checks. */
+    const enqueuedUnfinished = (afterSeq: number, limit: number) =>
+      database.use(db =>
+        db
+          .select({ id: commands.id, accountId: commands.accountId, eta: commands.eta, intakeSeq: commands.intakeSeq })
+          .from(commands)
+          .where(and(unfinished, gt(commands.intakeSeq, afterSeq), isNotNull(commands.enqueuedAt)))
+          .orderBy(asc(commands.intakeSeq))
+          .limit(limit)
+      )
+
+    /** A row that does not decode cannot run: it fails, visibly, with the field that broke. */
+    const failUndecodable = (e: CommandRowInvalid) =>
       database
-        .use((_, sql) => sql`update commands set enqueued_at = now() where id = any(${ids as Array<string>}::uuid[])`)
+        .use(db =>
+          db
+            .update(commands)
+            .set({
+              status: "failed",
+              lastError: { code: "invalid_command_row", message: `${e.field}: ${e.message}` },
+              leaseUntil: null,
+              eta: null,
+              completedAt: sql`now()`,
+              updatedAt: sql`now()`
+            })
+            .where(and(eq(commands.id, e.id), unfinished))
+        )
         .pipe(Effect.asVoid)
 
     const finish = (accountId: string, settlement: Settlement) =>
@@ -371,17 +326,20 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
     return {
       finish: Effect.fn("CommandsRepo.finish")(finish),
       intake: Effect.fn("CommandsRepo.intake")(intake),
-      get: Effect.fn("CommandsRepo.get")(get),
-      predecessor: Effect.fn("CommandsRepo.predecessor")(predecessor),
+      get: Effect.fn("CommandsRepo.get")((id: string) => asDbError(load(id))),
+      load: Effect.fn("CommandsRepo.load")(load),
+      hasPredecessor: Effect.fn("CommandsRepo.hasPredecessor")(hasPredecessor),
       pendingOfTypes: Effect.fn("CommandsRepo.pendingOfTypes")(pendingOfTypes),
+      pendingChatsOfType: Effect.fn("CommandsRepo.pendingChatsOfType")(pendingChatsOfType),
       pendingOnChat: Effect.fn("CommandsRepo.pendingOnChat")(pendingOnChat),
       claim: Effect.fn("CommandsRepo.claim")(claim),
       reclaimStalled: Effect.fn("CommandsRepo.reclaimStalled")(reclaimStalled),
-      leaseOf: Effect.fn("CommandsRepo.leaseOf")(leaseOf),
-      setWaiting: Effect.fn("CommandsRepo.setWaiting")(setWaiting),
-      requeue: Effect.fn("CommandsRepo.requeue")(requeue),
+      park: Effect.fn("CommandsRepo.park")(park),
+      extendLease: Effect.fn("CommandsRepo.extendLease")(extendLease),
       unenqueued: Effect.fn("CommandsRepo.unenqueued")(unenqueued),
-      markEnqueued: Effect.fn("CommandsRepo.markEnqueued")(markEnqueued)
+      markEnqueued: Effect.fn("CommandsRepo.markEnqueued")(markEnqueued),
+      enqueuedUnfinished: Effect.fn("CommandsRepo.enqueuedUnfinished")(enqueuedUnfinished),
+      failUndecodable: Effect.fn("CommandsRepo.failUndecodable")(failUndecodable)
     } as const
   })
 }) {}

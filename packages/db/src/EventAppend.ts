@@ -1,4 +1,6 @@
 import { hash } from "node:crypto"
+import { DomainEvent } from "@cliq-mirror/core"
+import { Schema } from "effect"
 import type postgres from "postgres"
 
 /**
@@ -10,14 +12,15 @@ export const EVENTS_APPEND_LOCK = 727_274_002
 /** A connection inside a transaction: `sql.begin`'s, or a reserved one that ran BEGIN (see MirrorWriter.inOrder). */
 export type TxSql = postgres.TransactionSql | postgres.ReservedSql
 
-export interface NewEvent {
-  readonly accountId: string
+interface EventPlacement {
   readonly chatId: string | null
-  readonly type: string
-  readonly payload: unknown
   readonly occurredAt: Date | null
   readonly dedupeKey: string
 }
+
+/** An event of an account's page write (the page names the account). */
+export type PageEvent = EventPlacement & DomainEvent
+export type NewEvent = PageEvent & { readonly accountId: string }
 
 /** Deterministic: the same upstream change observed twice maps to the same event id (and the same dedupe key). */
 export const eventIdFor = (accountId: string, dedupeKey: string): string => {
@@ -59,9 +62,15 @@ export const insertEventsSql = (param: string) => `
 
 export const lockAppends = (tx: TxSql) => tx`select pg_advisory_xact_lock(${EVENTS_APPEND_LOCK})`
 
-/** Multi-row append; rows whose dedupe key exists already are skipped. Call inside the writing transaction, last. */
+const encodeEvent = Schema.encodeSync(DomainEvent)
+
+/**
+ * Multi-row append; rows whose dedupe key exists already are skipped. Call inside the writing transaction, last.
+ * Each event goes through its schema first (the page writer's hot path relies on the types alone).
+ */
 export const appendEvents = async (tx: postgres.TransactionSql, events: ReadonlyArray<NewEvent>) => {
   if (events.length === 0) return [] as Array<AppendedEvent>
+  for (const e of events) encodeEvent(e)
   await lockAppends(tx)
   const inserted = await tx.unsafe<Array<{ seq: string; dedupe_key: string }>>(
     `${insertEventsSql("$1")} returning seq, dedupe_key`,

@@ -1,5 +1,6 @@
+import { type DomainEvent, firstIssue, readEvent } from "@cliq-mirror/core"
 import { and, asc, eq, gt, inArray } from "drizzle-orm"
-import { Effect } from "effect"
+import { Data, Effect, Either } from "effect"
 import { Database } from "./Database.js"
 import { events } from "./schema.js"
 
@@ -17,14 +18,32 @@ export interface EventsReadRequest {
   readonly types?: ReadonlyArray<string> | undefined
 }
 
-export type EventRow = Omit<typeof events.$inferSelect, "dedupeKey">
+export type EventRow = Omit<typeof events.$inferSelect, "dedupeKey" | "type" | "payload"> & DomainEvent
+
+/** A stored event its schema does not read: a defect of the log, surfaced rather than passed on untyped. */
+export class EventUndecodable extends Data.TaggedError("EventUndecodable")<{
+  readonly seq: number
+  readonly type: string
+  readonly message: string
+}> {}
+
+const decodeRow = <R extends { readonly seq: number; readonly type: string; readonly payload: unknown }>(row: R) =>
+  Either.match(readEvent(row.type, row.payload), {
+    onLeft: error => {
+      const issue = firstIssue(error)
+      return Effect.die(
+        new EventUndecodable({ seq: row.seq, type: row.type, message: `${issue.path}: ${issue.message}` })
+      )
+    },
+    onRight: event => Effect.succeed({ ...row, ...event })
+  })
 
 export class EventsFeed extends Effect.Service<EventsFeed>()("@cliq-mirror/db/EventsFeed", {
   effect: Effect.gen(function* () {
     const database = yield* Database
 
     const read = Effect.fn("EventsFeed.read")(function* (request: EventsReadRequest) {
-      const rows: ReadonlyArray<EventRow> = yield* database.use(db =>
+      const stored = yield* database.use(db =>
         db
           .select({
             seq: events.seq,
@@ -46,7 +65,10 @@ export class EventsFeed extends Effect.Service<EventsFeed>()("@cliq-mirror/db/Ev
           )
           .orderBy(asc(events.seq))
           .limit(request.limit)
+          .prepare("events_feed")
+          .execute()
       )
+      const rows: ReadonlyArray<EventRow> = yield* Effect.forEach(stored, decodeRow)
       return { rows, nextAfter: rows[rows.length - 1]?.seq ?? request.after }
     })
 

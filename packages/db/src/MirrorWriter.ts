@@ -2,6 +2,7 @@ import { Effect, Exit, Fiber, Scope } from "effect"
 import { Database, type DbError } from "./Database.js"
 import {
   chatIdsOf,
+  chunkPage,
   commitPage,
   latestById,
   type ObservedChat,
@@ -16,9 +17,24 @@ import {
 export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/db/MirrorWriter", {
   effect: Effect.gen(function* () {
     const database = yield* Database
-    // Uninterruptible: on SIGTERM the open transaction finishes before the pool closes.
+    // Page writes of every account of the process take turns here rather than at the pool, whose waits time out: a
+    // page whose upstream call was paid for is written, however many accounts write at once. Some connections stay
+    // for the other transactions (commands, outbox) and for plain statements.
+    const writers = yield* Effect.makeSemaphore(Math.max(1, database.max - 3))
+    const applyOne = (page: PageWrite) =>
+      writers.withPermits(1)(database.use((_, sql) => sql.begin(tx => writePage(tx, page)) as Promise<PageResult>))
+    // Uninterruptible: on SIGTERM the open transaction finishes before the pool closes. A page of many chats is
+    // written in parts (chunkPage), one transaction each, so that none takes an unbounded number of locks.
     const apply = (page: PageWrite): Effect.Effect<PageResult, DbError> =>
-      Effect.uninterruptible(database.use((_, sql) => sql.begin(tx => writePage(tx, page)) as Promise<PageResult>))
+      Effect.uninterruptible(
+        Effect.reduce(chunkPage(page), { eventsAppended: 0, chatsChanged: 0, chatsObserved: 0 }, (sum, part) =>
+          Effect.map(applyOne(part), r => ({
+            eventsAppended: sum.eventsAppended + r.eventsAppended,
+            chatsChanged: sum.chatsChanged + r.chatsChanged,
+            chatsObserved: sum.chatsObserved + r.chatsObserved
+          }))
+        )
+      )
 
     /** A transaction on a connection of its own, rolled back when the scope closes unless it committed. */
     const transaction = Effect.acquireRelease(
@@ -59,6 +75,10 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
           const scope = yield* Scope.make()
           const [now, later] = committing ? splitPage(withoutRepeats(page, applied), busy) : [page, undefined]
           const commit = Effect.gen(function* () {
+            yield* Scope.extend(
+              Effect.acquireRelease(writers.take(1), () => writers.release(1)),
+              scope
+            )
             const tx = yield* Scope.extend(transaction, scope)
             const prepared = yield* database.use(() => preparePage(tx.conn, now))
             // Commits in page order. Locks are too: `write` returns only once its page holds its locks, so a page
@@ -90,10 +110,17 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
       database
         .use((_, sql) => sql`insert into accounts (id) values (${accountId}) on conflict do nothing`)
         .pipe(Effect.asVoid)
-    /** Refreshes the planner's statistics (after the first pages of a backfill into an empty mirror). */
-    const analyze = database
-      .use((_, sql) => sql`analyze chats`)
-      .pipe(Effect.asVoid, Effect.withSpan("MirrorWriter.analyze"))
+    /**
+     * Refreshes the planner's statistics (after the first pages of a backfill into an empty mirror). At most one per
+     * minute per process: a fleet of accounts starting their backfills together would otherwise queue ANALYZEs, which
+     * lock each other out.
+     */
+    let analyzedAt = Number.NEGATIVE_INFINITY
+    const analyze = Effect.suspend(() => {
+      if (Date.now() - analyzedAt < 60_000) return Effect.void
+      analyzedAt = Date.now()
+      return database.use((_, sql) => sql`analyze chats`)
+    }).pipe(Effect.asVoid, Effect.withSpan("MirrorWriter.analyze"))
     return {
       analyze,
       apply: Effect.fn("MirrorWriter.apply")(apply),

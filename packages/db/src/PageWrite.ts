@@ -12,7 +12,7 @@ import {
 import { applyMemberDelta, selectMembers } from "./ChatMembersSql.js"
 import { type ChatInsert, rowFromState, stateFromRow } from "./ChatRows.js"
 import { appendAndProjectSql, chatRowsJson, selectChatsForUpdate } from "./ChatsSql.js"
-import { eventRowsJson, lockAppends, type NewEvent, type TxSql } from "./EventAppend.js"
+import { eventRowsJson, lockAppends, type NewEvent, type PageEvent, type TxSql } from "./EventAppend.js"
 import { type CursorUpdate, writeCursor } from "./SyncStateSql.js"
 
 export interface ObservedChat {
@@ -48,7 +48,7 @@ export interface PageWrite {
   readonly gone?: ReadonlyArray<string>
   /** Events decided elsewhere (e.g. a command's effect), folded like observed ones. */
   readonly events?: ReadonlyArray<{ readonly chatId: string; readonly event: ChatEvent }>
-  readonly extraEvents?: ReadonlyArray<Omit<NewEvent, "accountId">>
+  readonly extraEvents?: ReadonlyArray<PageEvent>
   /** Events that depend on the mirrored state (e.g. a command's effect: old title → new title), decided in the tx. */
   readonly derive?: ReadonlyArray<{ readonly chatId: string; readonly derive: (s: ChatState) => ChatEvent | undefined }>
   /** A full member list of a chat (GET /chats/{id}/members). */
@@ -65,8 +65,8 @@ export interface PageResult {
 }
 
 const occurredAt = (e: ChatEvent, s: ChatState | undefined): Date | null => {
-  const p = e.payload as { last_modified_time?: string | null }
-  if (p.last_modified_time) return new Date(p.last_modified_time)
+  const p = e.payload
+  if ("last_modified_time" in p && p.last_modified_time) return new Date(p.last_modified_time)
   return s?.lastModifiedTime ? new Date(s.lastModifiedTime) : null
 }
 
@@ -100,26 +100,49 @@ export const chatIdsOf = (page: PageWrite): Set<string> =>
 export const splitPage = (page: PageWrite, busy: ReadonlySet<string>): readonly [PageWrite, PageWrite | undefined] => {
   const held = (id: string | null) => id !== null && busy.has(id)
   if (![...chatIdsOf(page)].some(held)) return [page, undefined]
-  const flags = (keep: boolean) =>
-    (page.flags ?? [])
-      .map(f => ({ ...f, chatIds: f.chatIds.filter(id => held(id) === keep) }))
-      .filter(f => f.chatIds.length > 0)
-  const part = (keep: boolean): PageWrite => ({
-    accountId: page.accountId,
-    observed: (page.observed ?? []).filter(o => held(o.chat.chatId) === keep),
-    rejected: (page.rejected ?? []).filter(r => held(r.chatId) === keep),
-    flags: flags(keep),
-    gone: (page.gone ?? []).filter(id => held(id) === keep),
-    events: (page.events ?? []).filter(e => held(e.chatId) === keep),
-    derive: (page.derive ?? []).filter(d => held(d.chatId) === keep),
-    ...(page.members && held(page.members.chatId) === keep ? { members: page.members } : {})
-  })
-  const pageWide = {
-    ...(page.extraEvents ? { extraEvents: page.extraEvents } : {}),
-    ...(page.cursor ? { cursor: page.cursor } : {}),
-    ...(page.repeated ? { repeated: page.repeated } : {})
-  }
-  return [{ ...part(false), ...pageWide }, part(true)]
+  return [{ ...partOf(page, id => !held(id)), ...pageWide(page) }, partOf(page, held)]
+}
+
+/** The part of a page about the chats `keep` accepts (rejected items without a chat id: `keep(null)`). */
+const partOf = (page: PageWrite, keep: (id: string | null) => boolean): PageWrite => ({
+  accountId: page.accountId,
+  observed: (page.observed ?? []).filter(o => keep(o.chat.chatId)),
+  rejected: (page.rejected ?? []).filter(r => keep(r.chatId)),
+  flags: (page.flags ?? []).map(f => ({ ...f, chatIds: f.chatIds.filter(keep) })).filter(f => f.chatIds.length > 0),
+  gone: (page.gone ?? []).filter(keep),
+  events: (page.events ?? []).filter(e => keep(e.chatId)),
+  derive: (page.derive ?? []).filter(d => keep(d.chatId)),
+  ...(page.members && keep(page.members.chatId) ? { members: page.members } : {})
+})
+
+/** What belongs to the page as a whole: the cursor, the chat-less events and the count of repeats left out. */
+const pageWide = (page: PageWrite) => ({
+  ...(page.extraEvents ? { extraEvents: page.extraEvents } : {}),
+  ...(page.cursor ? { cursor: page.cursor } : {}),
+  ...(page.repeated ? { repeated: page.repeated } : {})
+})
+
+/**
+ * Most chats one transaction locks. Each takes an advisory lock, and PostgreSQL's lock table is shared and bounded
+ * (max_locks_per_transaction × connections): a listing of many thousand flagged chats must not fill it.
+ */
+export const MAX_CHATS_PER_TRANSACTION = 500
+
+/**
+ * Splits a page into parts of at most `max` chats, to be written one after another, each in its own transaction.
+ * Each chat stays whole in one part, in its order; what belongs to the page as a whole (the cursor among it) goes with
+ * the last part, so the cursor moves only once every part has committed.
+ */
+export const chunkPage = (page: PageWrite, max = MAX_CHATS_PER_TRANSACTION): ReadonlyArray<PageWrite> => {
+  const ids = [...chatIdsOf(page)]
+  if (ids.length <= max) return [page]
+  const groups: Array<ReadonlySet<string>> = []
+  for (let i = 0; i < ids.length; i += max) groups.push(new Set(ids.slice(i, i + max)))
+  return groups.map((group, i) =>
+    i === groups.length - 1
+      ? { ...partOf(page, id => id === null || group.has(id)), ...pageWide(page) }
+      : partOf(page, id => id !== null && group.has(id))
+  )
 }
 
 /**
@@ -202,13 +225,12 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
     const n = counters.get(chatId) ?? 0
     counters.set(chatId, n + 1)
     const dedupeKey = `chat:${chatId}@${base}#${n}:${event.type}`
-    const raw = (event.payload as { raw?: unknown }).raw
+    const raw = "raw" in event.payload ? event.payload.raw : undefined
     if (raw !== undefined && raw === next.get(chatId)?.raw) rawFrom.set(chatId, dedupeKey)
     return {
       accountId: page.accountId,
       chatId,
-      type: event.type,
-      payload: event.payload,
+      ...event,
       occurredAt: occurredAt(event, next.get(chatId)),
       dedupeKey
     }

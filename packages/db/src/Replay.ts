@@ -1,4 +1,12 @@
-import { CHAT_EVENT_TYPES, type ChatEvent, type ChatState, evolveChat, type MemberInfo } from "@cliq-mirror/core"
+import {
+  CHAT_EVENT_TYPES,
+  type ChatState,
+  evolveChat,
+  firstIssue,
+  type MemberInfo,
+  readChatEvent
+} from "@cliq-mirror/core"
+import { Either } from "effect"
 import type postgres from "postgres"
 import { replaceMembers } from "./ChatMembersSql.js"
 import { type ChatInsert, rowFromState, stateFromRow } from "./ChatRows.js"
@@ -34,7 +42,12 @@ export const foldLog = async (sql: postgres.Sql) => {
         lastRecordedAt: r.recorded_at,
         members: new Map()
       }
-      const event = { type: r.type, payload: r.payload } as ChatEvent
+      const decoded = readChatEvent(r.type, r.payload)
+      if (Either.isLeft(decoded)) {
+        const issue = firstIssue(decoded.left)
+        throw new Error(`event ${r.seq} (${r.type}) does not decode: ${issue.path}: ${issue.message}`)
+      }
+      const event = decoded.right
       entry.state = evolveChat(entry.state, event)
       entry.lastSeq = after
       entry.lastRecordedAt = r.recorded_at

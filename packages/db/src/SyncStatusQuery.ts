@@ -1,7 +1,7 @@
 import { asc, count, max, sql } from "drizzle-orm"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { Database } from "./Database.js"
-import { accounts, chats, commands, events, syncState } from "./schema.js"
+import { accountCredentials, accounts, chats, commands, events, syncState } from "./schema.js"
 
 export interface StreamStatus {
   readonly accountId: string
@@ -18,6 +18,9 @@ export interface StreamStatus {
 
 export interface AccountStatus {
   readonly accountId: string
+  readonly credentials: "ok" | "needs_reauthorisation"
+  /** Why and since when, while the credentials are refused. */
+  readonly credentialsProblem: { readonly reason: string; readonly since: Date | null } | null
   readonly chatsMirrored: number
   readonly streams: ReadonlyArray<StreamStatus>
 }
@@ -29,12 +32,39 @@ export interface SyncSnapshot {
   readonly eventsMaxSeq: number
 }
 
+const credentialsOf = (
+  row: typeof accountCredentials.$inferSelect | undefined
+): Pick<AccountStatus, "credentials" | "credentialsProblem"> =>
+  row === undefined || row.state === "ok"
+    ? { credentials: "ok", credentialsProblem: null }
+    : {
+        credentials: "needs_reauthorisation",
+        credentialsProblem: { reason: row.reason ?? "unknown", since: row.since }
+      }
+
+/** How old chats mirrored and commands by status may be. */
+export const COUNTS_TTL = Duration.seconds(5)
+
 export class SyncStatusQuery extends Effect.Service<SyncStatusQuery>()("@cliq-mirror/db/SyncStatusQuery", {
   effect: Effect.gen(function* () {
     const database = yield* Database
 
+    // Counting chats and commands reads whole tables: /metrics and /v1/sync/status share one count for a few seconds
+    // (concurrent requests wait for the same one) instead of counting per request. A failed count is not kept.
+    const [cachedCounts, forgetCounts] = yield* Effect.cachedInvalidateWithTTL(
+      database.use(db =>
+        Promise.all([
+          db.select({ accountId: chats.accountId, n: count() }).from(chats).groupBy(chats.accountId),
+          db.select({ status: commands.status, n: count() }).from(commands).groupBy(commands.status)
+        ])
+      ),
+      COUNTS_TTL
+    )
+    const tableCounts = cachedCounts.pipe(Effect.tapError(() => forgetCounts))
+
     const snapshot = Effect.fn("SyncStatusQuery.snapshot")(function* () {
-      const [clock, known, streams, counts, queue, maxSeq] = yield* database.use(db =>
+      const [counts, queue] = yield* tableCounts
+      const [clock, known, streams, maxSeq, creds] = yield* database.use(db =>
         db.transaction(
           async tx =>
             [
@@ -58,14 +88,14 @@ export class SyncStatusQuery extends Effect.Service<SyncStatusQuery>()("@cliq-mi
                 })
                 .from(syncState)
                 .orderBy(asc(syncState.accountId), asc(syncState.stream)),
-              await tx.select({ accountId: chats.accountId, n: count() }).from(chats).groupBy(chats.accountId),
-              await tx.select({ status: commands.status, n: count() }).from(commands).groupBy(commands.status),
-              await tx.select({ seq: max(events.seq) }).from(events)
+              await tx.select({ seq: max(events.seq) }).from(events),
+              await tx.select().from(accountCredentials)
             ] as const,
           { isolationLevel: "repeatable read", accessMode: "read only" }
         )
       )
       const chatsMirrored = new Map(counts.map(c => [c.accountId, c.n]))
+      const credentials = new Map(creds.map(c => [c.accountId, c]))
       const ids = [
         ...new Set([...known.map(a => a.id), ...streams.map(s => s.accountId), ...chatsMirrored.keys()])
       ].sort()
@@ -73,6 +103,7 @@ export class SyncStatusQuery extends Effect.Service<SyncStatusQuery>()("@cliq-mi
         now: new Date(Math.floor(Number(clock[0]!.now_ms))),
         accounts: ids.map(accountId => ({
           accountId,
+          ...credentialsOf(credentials.get(accountId)),
           chatsMirrored: chatsMirrored.get(accountId) ?? 0,
           streams: streams.filter(s => s.accountId === accountId)
         })),

@@ -1,4 +1,6 @@
-import { NodeRuntime } from "@effect/platform-node"
+import { LoggingLive, reportSettingErrors } from "@cliq-mirror/core"
+import { PlatformConfigProvider } from "@effect/platform"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Database } from "./Database.js"
 import { replayProjections } from "./Replay.js"
@@ -17,4 +19,11 @@ Effect.gen(function* () {
   } else {
     yield* Effect.logInfo("projections rebuilt from the event log", { chats: report.chats, members: report.members })
   }
-}).pipe(Effect.provide(Database.Default), NodeRuntime.runMain)
+}).pipe(
+  Effect.provide(Database.Default),
+  reportSettingErrors,
+  Effect.provide(LoggingLive),
+  Effect.provide(PlatformConfigProvider.layerDotEnvAdd(".env")),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disablePrettyLogger: true })
+)

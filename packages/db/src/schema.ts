@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -19,6 +20,23 @@ const tstz = (name: string) => timestamp(name, { withTimezone: true, precision: 
 export const accounts = pgTable("accounts", {
   id: text("id").primaryKey(),
   createdAt: tstz("created_at").notNull().defaultNow()
+})
+
+/** Which process polls each account (see apps/daemon/src/Sync/AccountLease.ts). */
+export const accountLeases = pgTable(
+  "account_leases",
+  {
+    accountId: text("account_id").primaryKey(),
+    owner: text("owner").notNull(),
+    expiresAt: tstz("expires_at").notNull()
+  },
+  t => [index("account_leases_owner_idx").on(t.owner)]
+)
+
+/** Processes that poll accounts, each renewing its row, so that each takes a fair share of the accounts. */
+export const leaseOwners = pgTable("lease_owners", {
+  owner: text("owner").primaryKey(),
+  expiresAt: tstz("expires_at").notNull()
 })
 
 /** One row per account and stream: the cursor and its bookkeeping, written in the same transaction as the data. */
@@ -43,6 +61,15 @@ export const syncState = pgTable(
   t => [primaryKey({ columns: [t.accountId, t.stream] })]
 )
 
+/** Whether the account's credentials work; `needs_reauthorisation` pauses its streams until new ones are configured. */
+export const accountCredentials = pgTable("account_credentials", {
+  accountId: text("account_id").primaryKey(),
+  state: text("state").$type<"ok" | "needs_reauthorisation">().notNull().default("ok"),
+  reason: text("reason"),
+  since: tstz("since"),
+  checkedAt: tstz("checked_at").notNull().defaultNow()
+})
+
 /**
  * The append-only log, source of truth for every projection. `event_id` is derived from the account and `dedupe_key`
  * (see EventAppend), so its unique index makes re-observing one upstream change append nothing. Appends take a
@@ -63,7 +90,7 @@ export const events = pgTable(
   },
   t => [
     uniqueIndex("events_event_id_key").on(t.eventId),
-    index("events_chat_seq").on(t.accountId, t.chatId, t.seq),
+    index("events_chat_seq").on(t.chatId, t.seq),
     index("events_type_seq").on(t.type, t.seq)
   ]
 )
@@ -101,8 +128,28 @@ export const chats = pgTable(
   },
   t => [
     primaryKey({ columns: [t.accountId, t.chatId] }),
-    index("chats_recent").on(t.accountId, t.lastModifiedTime.desc().nullsLast(), t.chatId.desc()),
+    index("chats_recent").on(
+      t.accountId,
+      sql`(coalesce(${t.lastModifiedTime}, '-infinity'::timestamptz)) desc`,
+      t.chatId.desc()
+    ),
+    index("chats_recent_all").on(
+      sql`(coalesce(${t.lastModifiedTime}, '-infinity'::timestamptz)) desc`,
+      t.chatId.desc(),
+      t.accountId.desc()
+    ),
     index("chats_by_name").on(t.accountId, sql`lower(${t.name})`, t.chatId),
+    index("chats_name_all").on(sql`lower(${t.name})`, t.chatId, t.accountId),
+    index("chats_by_chat_id").on(t.chatId, t.accountId),
+    index("chats_unread_recent")
+      .on(t.accountId, sql`(coalesce(${t.lastModifiedTime}, '-infinity'::timestamptz)) desc`, t.chatId.desc())
+      .where(sql`${t.unreadMessageCount} > 0`),
+    index("chats_unread_recent_all")
+      .on(sql`(coalesce(${t.lastModifiedTime}, '-infinity'::timestamptz)) desc`, t.chatId.desc(), t.accountId.desc())
+      .where(sql`${t.unreadMessageCount} > 0`),
+    index("chats_flagged")
+      .on(t.accountId, t.chatId)
+      .where(sql`${t.pinned} or ${t.muted} or ${t.removed} or ${t.closed}`),
     index("chats_type").on(t.accountId, t.chatType),
     index("chats_name_trgm").using("gin", sql`lower(${t.name}) gin_trgm_ops`)
   ]
@@ -142,6 +189,28 @@ export const rejectedItems = pgTable(
   t => [primaryKey({ columns: [t.accountId, t.chatId] })]
 )
 
+/**
+ * Throttle locks of the rate budget, kept here as well as in Redis so that a lock outlives a Redis wipe or restart
+ * (apps/daemon/src/BudgetLocks.ts puts active ones back). Times are the budget's clock (Redis `TIME`).
+ */
+export const bucketLocks = pgTable(
+  "bucket_locks",
+  {
+    budgetKey: text("budget_key").notNull(),
+    bucket: text("bucket").notNull(),
+    lockedAt: tstz("locked_at").notNull(),
+    lockedUntil: tstz("locked_until").notNull(),
+    updatedAt: tstz("updated_at").notNull().defaultNow()
+  },
+  t => [primaryKey({ columns: [t.budgetKey, t.bucket] }), index("bucket_locks_until").on(t.lockedUntil)]
+)
+
+/** A budget (by Redis key prefix) that has run once: from then on, its state missing in Redis means lost state. */
+export const budgetStarts = pgTable("budget_starts", {
+  prefix: text("prefix").primaryKey(),
+  startedAt: tstz("started_at").notNull().defaultNow()
+})
+
 /** Commands double as their own outbox: `enqueued_at` null means the BullMQ job still has to be added. */
 export const commands = pgTable(
   "commands",
@@ -167,16 +236,68 @@ export const commands = pgTable(
     createdAt: tstz("created_at").notNull().defaultNow(),
     updatedAt: tstz("updated_at").notNull().defaultNow(),
     completedAt: tstz("completed_at"),
-    enqueuedAt: tstz("enqueued_at")
+    enqueuedAt: tstz("enqueued_at"),
+    /** An attempt may have taken effect unseen: a non-idempotent command is checked upstream before it is sent again. */
+    needsCheck: boolean("needs_check").notNull().default(false),
+    /** The bulk request (`batches`) that took it in, if any. */
+    batchId: uuid("batch_id")
   },
   t => [
     uniqueIndex("commands_idempotency").on(t.accountId, t.idempotencyKey),
     index("commands_status").on(t.status, t.createdAt, t.id),
-    index("commands_recent").on(t.createdAt.desc(), t.id.desc()),
+    index("commands_recent").on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("commands_pending_by_type")
       .on(t.accountId, t.type, t.intakeSeq)
       .where(sql`${t.status} in ('queued', 'waiting_rate_limit')`),
     index("commands_chat_order").on(t.accountId, t.chatId, t.intakeSeq),
-    index("commands_outbox").on(t.intakeSeq).where(sql`${t.enqueuedAt} is null`)
+    index("commands_outbox").on(t.intakeSeq).where(sql`${t.enqueuedAt} is null`),
+    index("commands_unfinished")
+      .on(t.intakeSeq)
+      .where(sql`${t.status} not in ('succeeded', 'failed', 'cancelled')`),
+    index("commands_finished_completed")
+      .on(t.completedAt)
+      .where(sql`${t.status} in ('succeeded', 'failed', 'cancelled')`),
+    index("commands_batch").on(t.batchId, t.status).where(sql`${t.batchId} is not null`),
+    index("commands_batch_recent")
+      .on(t.batchId, t.createdAt.desc(), t.id.desc())
+      .where(sql`${t.batchId} is not null`),
+    index("commands_type_recent").on(t.type, t.createdAt.desc(), t.id.desc()),
+    index("commands_chat_recent")
+      .on(t.chatId, t.createdAt.desc(), t.id.desc())
+      .where(sql`${t.chatId} is not null`),
+    index("commands_clear_unread_chats")
+      .using("gin", sql`(${t.payload} -> 'chat_ids')`)
+      .where(sql`${t.type} = 'clear_unread' and ${t.status} not in ('succeeded', 'failed', 'cancelled')`)
   ]
+)
+
+/** The daemon's estimate of each running backfill (see apps/daemon/src/Sync/Progress.ts), for the status page. */
+/** One bulk request (`POST /v1/bulk`): its commands carry its id in `commands.batch_id`. */
+export const batches = pgTable(
+  "batches",
+  {
+    id: uuid("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    type: text("type").notNull(),
+    request: jsonb("request").$type<Record<string, unknown>>().notNull(),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash").notNull(),
+    matched: integer("matched").notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow()
+  },
+  t => [uniqueIndex("batches_idempotency").on(t.accountId, t.idempotencyKey)]
+)
+
+export const backfillProgress = pgTable(
+  "backfill_progress",
+  {
+    accountId: text("account_id").notNull(),
+    stream: text("stream").notNull(),
+    covered: doublePrecision("covered").notNull(),
+    items: bigint("items", { mode: "number" }).notNull(),
+    estimatedTotal: bigint("estimated_total", { mode: "number" }).notNull(),
+    etaMs: bigint("eta_ms", { mode: "number" }).notNull(),
+    updatedAt: tstz("updated_at").notNull().defaultNow()
+  },
+  t => [primaryKey({ name: "backfill_progress_pk", columns: [t.accountId, t.stream] })]
 )

@@ -89,7 +89,7 @@ layer(TestLayer, { timeout: "2 minutes" })("CommandsQuery", it => {
       )
       const leaves = yield* query.list({ filters: { accountId: "b1", types: ["leave_chat"] }, limit: 10 })
       assert.deepStrictEqual(
-        leaves.rows.map(r => r.params.chat_id),
+        leaves.rows.map(r => r.chatId),
         ["m3", "m2", "m1", "m0"]
       )
     })

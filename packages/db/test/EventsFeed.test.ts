@@ -26,8 +26,8 @@ const append = (sql: postgres.Sql, appender: number, n: number) =>
       {
         accountId: `acc${appender}`,
         chatId: "c1",
-        type: "test.appended",
-        payload: { appender, n },
+        type: "CommandRequested",
+        payload: { command_id: `${appender}:${n}`, command_type: "test", params: { appender, n } },
         occurredAt: null,
         dedupeKey: `${appender}:${n}`
       }
@@ -96,7 +96,14 @@ layer(TestLayer, { timeout: "2 minutes", excludeTestServices: true })("EventsFee
       const during = yield* Effect.promise(() =>
         writer.begin(async tx => {
           await appendEvents(tx, [
-            { accountId: "lock", chatId: null, type: "t", payload: {}, occurredAt: null, dedupeKey: "lock-probe" }
+            {
+              accountId: "lock",
+              chatId: null,
+              type: "CommandRequested",
+              payload: { command_id: "probe", command_type: "test", params: null },
+              occurredAt: null,
+              dedupeKey: "lock-probe"
+            }
           ])
           return (await held())[0]!.n
         })
@@ -119,22 +126,22 @@ layer(TestLayer, { timeout: "2 minutes", excludeTestServices: true })("EventsFee
         for (let i = 0; i < 6; i++) {
           await sql`
             insert into events (event_id, account_id, chat_id, type, payload, dedupe_key)
-            values (${randomUUID()}, ${"acc9"}, ${i % 2 === 0 ? "even" : "odd"}, ${i % 3 === 0 ? "x" : "y"}, ${sql.json({ i })}, ${`f${i}`})`
+            values (${randomUUID()}, ${"acc9"}, ${i % 2 === 0 ? "even" : "odd"}, ${i % 3 === 0 ? "ChatPinned" : "ChatUnpinned"}, ${sql.json({ i })}, ${`f${i}`})`
         }
         await sql.end({ timeout: 5 })
       })
       const even = yield* feed.read({ after: base, limit: 10, chatId: "even" })
-      assert.deepStrictEqual(
+      assert.deepStrictEqual<unknown>(
         even.rows.map(r => r.payload),
         [{ i: 0 }, { i: 2 }, { i: 4 }]
       )
       assert.strictEqual(even.nextAfter, base + 5)
-      const typed = yield* feed.read({ after: base, limit: 1, types: ["x"] })
+      const typed = yield* feed.read({ after: base, limit: 1, types: ["ChatPinned"] })
       assert.deepStrictEqual(
         typed.rows.map(r => r.seq),
         [base + 1]
       )
-      const next = yield* feed.read({ after: typed.nextAfter, limit: 5, types: ["x"] })
+      const next = yield* feed.read({ after: typed.nextAfter, limit: 5, types: ["ChatPinned"] })
       assert.deepStrictEqual(
         next.rows.map(r => r.seq),
         [base + 4]

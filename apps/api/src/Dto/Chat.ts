@@ -35,31 +35,34 @@ export class Chat extends Schema.Class<Chat>("Chat")({
   synced_at: Iso
 }) {}
 
-export const toChatDto = (row: MirroredChatRow): Chat =>
-  new Chat({
-    chat_id: row.chatId,
-    name: row.name,
-    chat_type: row.chatType,
-    participant_count: row.participantCount,
-    creator: row.creatorId === null ? null : { id: row.creatorId, name: row.creatorName },
-    created_time: iso(row.createdTime),
-    last_modified_time: iso(row.lastModifiedTime),
-    pinned: row.pinned,
-    removed: row.removed,
-    unread_message_count: row.unreadMessageCount,
-    unread_time: iso(row.unreadTime),
-    last_message_info: withUtcTime(row.lastMessageInfo ?? null),
-    previous_titles: row.previousTitles,
-    parent_chat_id: row.parentChatId,
-    thread_message_id: row.threadMessageId,
-    account_id: row.accountId,
-    muted: row.muted,
-    closed: row.closed,
-    drafts: row.drafts,
-    joined: row.joined,
-    members_fetched_at: iso(row.membersFetchedAt),
-    synced_at: row.syncedAt.toISOString()
-  })
+/**
+ * The wire form of a Chat, built directly: the hot read routes send it without a Schema pass (the `Chat` schema still
+ * describes it in the OpenAPI document, and the type keeps both in step).
+ */
+export const toChatJson = (row: MirroredChatRow): typeof Chat.Encoded => ({
+  chat_id: row.chatId,
+  name: row.name,
+  chat_type: row.chatType,
+  participant_count: row.participantCount,
+  creator: row.creatorId === null ? null : { id: row.creatorId, name: row.creatorName },
+  created_time: iso(row.createdTime),
+  last_modified_time: iso(row.lastModifiedTime),
+  pinned: row.pinned,
+  removed: row.removed,
+  unread_message_count: row.unreadMessageCount,
+  unread_time: iso(row.unreadTime),
+  last_message_info: withUtcTime(row.lastMessageInfo ?? null),
+  previous_titles: row.previousTitles,
+  parent_chat_id: row.parentChatId,
+  thread_message_id: row.threadMessageId,
+  account_id: row.accountId,
+  muted: row.muted,
+  closed: row.closed,
+  drafts: row.drafts,
+  joined: row.joined,
+  members_fetched_at: iso(row.membersFetchedAt),
+  synced_at: row.syncedAt.toISOString()
+})
 
 export class ChatPage extends Schema.Class<ChatPage>("ChatPage")({
   data: Schema.Array(Chat),

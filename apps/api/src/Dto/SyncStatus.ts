@@ -1,8 +1,7 @@
+import { COMMAND_STATUSES } from "@cliq-mirror/core"
 import type { StreamStatus, SyncSnapshot } from "@cliq-mirror/db/SyncStatusQuery"
 import { Schema } from "effect"
 import { iso } from "./Chat.js"
-
-export const COMMAND_STATUSES = ["queued", "waiting_rate_limit", "running", "succeeded", "failed"] as const
 
 export interface BucketUsage {
   readonly accountId: string
@@ -27,6 +26,10 @@ const StreamDto = Schema.Struct({
 
 const AccountDto = Schema.Struct({
   account_id: Schema.String,
+  credentials: Schema.Literal("ok", "needs_reauthorisation").annotations({
+    description: "needs_reauthorisation: the upstream refused the credentials; the streams wait for new ones"
+  }),
+  credentials_error: Schema.NullOr(Schema.Struct({ reason: Schema.String, since: Schema.NullOr(Schema.String) })),
   chats_mirrored: Schema.Int,
   streams: Schema.Array(StreamDto)
 })
@@ -72,6 +75,11 @@ export const toSyncStatusDto = (snapshot: SyncSnapshot, buckets: ReadonlyArray<B
     generated_at: snapshot.now.toISOString(),
     accounts: snapshot.accounts.map(a => ({
       account_id: a.accountId,
+      credentials: a.credentials,
+      credentials_error:
+        a.credentialsProblem === null
+          ? null
+          : { reason: a.credentialsProblem.reason, since: iso(a.credentialsProblem.since) },
       chats_mirrored: a.chatsMirrored,
       streams: a.streams.map(toStreamDto)
     })),

@@ -1,9 +1,9 @@
 import { type ChatFilters, ChatsQuery } from "@cliq-mirror/db/ChatsQuery"
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Api } from "../Api.js"
 import { decodeCursor, encodeCursor, filtersFingerprint } from "../Cursor.js"
-import { ChatPage, toChatDto, toMembersDto } from "../Dto/Chat.js"
+import { type ChatPage, toChatJson, toMembersDto } from "../Dto/Chat.js"
 import { NotFound } from "../Errors.js"
 import { DEFAULT_LIMIT, type ListChatsParams } from "../Params.js"
 
@@ -39,10 +39,11 @@ export const ChatsLive = HttpApiBuilder.group(Api, "chats", handlers =>
           const after =
             urlParams.cursor === undefined ? undefined : yield* decodeCursor(urlParams.cursor, sort, fingerprint)
           const page = yield* chats.list({ filters, sort, limit: urlParams.limit ?? DEFAULT_LIMIT, after })
-          return new ChatPage({
-            data: page.rows.map(toChatDto),
+          const body: typeof ChatPage.Encoded = {
+            data: page.rows.map(toChatJson),
             next_cursor: Option.getOrNull(Option.map(page.next, key => encodeCursor(key, fingerprint)))
-          })
+          }
+          return HttpServerResponse.unsafeJson(body)
         }).pipe(Effect.catchTag("DbError", Effect.die))
       )
       .handle("getChat", ({ path, urlParams }) =>
@@ -51,7 +52,7 @@ export const ChatsLive = HttpApiBuilder.group(Api, "chats", handlers =>
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.fail(chatNotFound(path.chat_id, urlParams.account_id)),
-              onSome: row => Effect.succeed(toChatDto(row))
+              onSome: row => Effect.succeed(HttpServerResponse.unsafeJson(toChatJson(row)))
             })
           )
         )

@@ -1,5 +1,4 @@
 import { Database } from "@cliq-mirror/db"
-import { SyncStatusQuery } from "@cliq-mirror/db/SyncStatusQuery"
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Api } from "../Api.js"
@@ -19,7 +18,6 @@ export const OpsLive = HttpApiBuilder.group(Api, "ops", handlers =>
   Effect.gen(function* () {
     const database = yield* Database
     const redis = yield* Redis
-    const syncStatus = yield* SyncStatusQuery
     return handlers
       .handle("healthz", () => Effect.succeed(new Health({ status: "ok" })))
       .handle("readyz", () =>
@@ -32,13 +30,6 @@ export const OpsLive = HttpApiBuilder.group(Api, "ops", handlers =>
           return new Ready({ status: "ok", postgres: "ok", redis: "ok" })
         })
       )
-      .handle("metrics", () =>
-        syncStatus.snapshot().pipe(
-          Effect.timeout("5 seconds"),
-          Effect.tapError(error => Effect.logWarning("metrics: database figures unavailable", error.message)),
-          Effect.option,
-          Effect.flatMap(renderMetrics)
-        )
-      )
+      .handle("metrics", () => renderMetrics(database))
   })
 )

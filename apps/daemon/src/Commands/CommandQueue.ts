@@ -38,6 +38,30 @@ export class CommandQueue extends Effect.Service<CommandQueue>()("@cliq-mirror/d
       use(q =>
         q.addBulk(jobs.map(data => ({ name: "command", data, opts: { ...JOB_OPTIONS, jobId: data.commandId } })))
       )
+    /** Adds jobs again, each delayed until its command is due (job id = command id: a live job is left as it is). */
+    const readd = (jobs: ReadonlyArray<{ readonly job: CommandJob; readonly delayMs: number }>) =>
+      use(q =>
+        q.addBulk(
+          jobs.map(({ job, delayMs }) => ({
+            name: "command",
+            data: job,
+            opts: { ...JOB_OPTIONS, jobId: job.commandId, ...(delayMs > 0 ? { delay: delayMs } : {}) }
+          }))
+        )
+      )
+    /** Of these command ids, those without a job in Redis (wiped, removed after stalling, never moved). */
+    const missing = (commandIds: ReadonlyArray<string>) =>
+      use(async q => {
+        if (commandIds.length === 0) return []
+        const pipeline = connection.pipeline()
+        for (const id of commandIds) pipeline.exists(q.toKey(id))
+        const answers = (await pipeline.exec()) ?? []
+        return commandIds.filter((_, i) => {
+          const [error, found] = answers[i] ?? [null, 0]
+          if (error) throw error
+          return found === 0
+        })
+      })
     /** Wakes a delayed job now (its predecessor on the chat just finished). */
     const promote = (commandId: string) =>
       use(async q => {
@@ -47,6 +71,6 @@ export class CommandQueue extends Effect.Service<CommandQueue>()("@cliq-mirror/d
     /** Whether a job with this id is waiting to run (so adding it again was a no-op that still leaves it to run). */
     const isPending = (commandId: string) =>
       use(async q => ["waiting", "delayed", "prioritized", "waiting-children"].includes(await q.getJobState(commandId)))
-    return { enqueue, promote, isPending, connection, prefix: bullPrefix(prefix) } as const
+    return { enqueue, readd, missing, promote, isPending, connection, prefix: bullPrefix(prefix) } as const
   })
 }) {}

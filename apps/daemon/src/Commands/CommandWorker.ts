@@ -1,23 +1,25 @@
 import { DelayedError, Worker } from "bullmq"
-import { Config, Effect, Layer, Runtime } from "effect"
+import { Clock, Effect, Layer, Runtime } from "effect"
+import { CommandConcurrency, DaemonConfig } from "../Config.js"
 import { COMMAND_QUEUE } from "../RedisConfig.js"
 import { type CommandJob, CommandQueue } from "./CommandQueue.js"
-import { type JobResult, processCommand } from "./ProcessCommand.js"
-
-const Concurrency = Config.integer("COMMAND_CONCURRENCY").pipe(
-  Config.withDefault(4),
-  Config.validate({ message: "must be an integer from 1 to 64", validation: n => n >= 1 && n <= 64 })
-)
+import { Credentials } from "./Credentials.js"
+import { type JobResult, processCommand, retryShortly } from "./ProcessCommand.js"
+import { SweeperLive } from "./Sweeper.js"
+import { commandTiming } from "./Timing.js"
 
 /**
  * The BullMQ worker as a scoped resource. `processCommand` is plain Effect code; only here is its result turned into
- * BullMQ terms: a wait (budget, lock, ordering, backoff) moves the job to delayed without spending an attempt.
- * Infrastructure failures never fail a job (that would drop the command): they delay it instead.
+ * BullMQ terms: a wait (budget, lock, ordering, backoff, credentials) moves the job to delayed without spending an
+ * attempt. Infrastructure failures never fail a job (that would drop the command): they delay it instead; a job lost
+ * anyway (Redis wiped, a failed move) is the sweeper's to re-add.
  */
-export const CommandWorkerLive = Layer.scopedDiscard(
+const WorkerLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const queue = yield* CommandQueue
-    const concurrency = yield* Concurrency
+    const concurrency = yield* CommandConcurrency
+    // A job whose process died is handed back after this long (BullMQ's stall check), scaled like every wait.
+    const lock = Math.min(30_000, commandTiming((yield* DaemonConfig).timeScale).leaseMs)
     type Deps = Effect.Effect.Context<ReturnType<typeof processCommand>>
     const runtime = yield* Effect.runtime<Deps>()
     const run = Runtime.runPromise(runtime)
@@ -25,7 +27,7 @@ export const CommandWorkerLive = Layer.scopedDiscard(
       processCommand(commandId).pipe(
         Effect.catchAllCause(cause =>
           Effect.logError("command attempt failed inside the daemon; retrying shortly", cause).pipe(
-            Effect.as<JobResult>({ _tag: "Delay", until: Date.now() + 5_000 })
+            Effect.zipRight(retryShortly())
           )
         ),
         Effect.annotateLogs({ commandId })
@@ -39,11 +41,12 @@ export const CommandWorkerLive = Layer.scopedDiscard(
             async (job, token) => {
               const result = await run(handle(job.data.commandId))
               if (result._tag === "Delay") {
-                await job.moveToDelayed(Math.max(result.until, Date.now() + 1), token)
+                const at = await run(Clock.currentTimeMillis)
+                await job.moveToDelayed(Math.max(result.until, at + 1), token)
                 throw new DelayedError()
               }
             },
-            { connection, prefix: queue.prefix, concurrency, autorun: true }
+            { connection, prefix: queue.prefix, concurrency, autorun: true, lockDuration: lock, stalledInterval: lock }
           )
       ),
       w =>
@@ -56,3 +59,6 @@ export const CommandWorkerLive = Layer.scopedDiscard(
     )
   })
 )
+
+/** The worker and the sweeper that re-adds lost jobs: one without the other could strand a command. */
+export const CommandWorkerLive = Layer.mergeAll(WorkerLive, SweeperLive).pipe(Layer.provide(Credentials.Default))

@@ -22,16 +22,20 @@ const leadingRun = (pending: ReadonlyArray<CommandRecord>, types: ReadonlyArray<
   return run
 }
 
+const chatIdsOf = (c: CommandRecord): ReadonlyArray<string> => (c.type === "clear_unread" ? c.params.chat_ids : [])
+
 /**
  * The commands one upstream call will settle, decided before any budget is spent: the job's own command, plus what
- * coalescing lets it carry. Commands on one chat keep intake order: only a chat's leading run is ever coalesced.
+ * coalescing lets it carry. Commands on one chat keep intake order: only a chat's leading run is ever coalesced, and a
+ * clear_unread is carried only when no earlier command on any of its chats is unfinished.
  */
 export const planBatch = Effect.fn("Commands.plan")(function* (command: CommandRecord) {
   const repo = yield* CommandsRepo
   const lastWins = LAST_WINS[command.type]
   if (command.type === "mark_as_read") {
-    const candidates = yield* repo.pendingOfTypes(command.accountId, ["mark_as_read"], CANDIDATES)
-    const chats = [command.chatId!, ...new Set(candidates.map(c => c.chatId!).filter(id => id !== command.chatId))]
+    // Chat ids only: decoding a thousand candidate rows for every plan made a large drain CPU-bound.
+    const others = yield* repo.pendingChatsOfType(command.accountId, "mark_as_read", CANDIDATES)
+    const chats = [command.params.chat_id, ...new Set(others.filter(id => id !== command.params.chat_id))]
     const batch: Array<CommandRecord> = []
     let chatCount = 0
     for (const chatId of chats) {
@@ -45,12 +49,13 @@ export const planBatch = Effect.fn("Commands.plan")(function* (command: CommandR
   }
   if (command.type === "clear_unread") {
     const candidates = yield* repo.pendingOfTypes(command.accountId, ["clear_unread"], CANDIDATES)
-    const chatIds = new Set<string>(command.params.chat_ids as Array<string>)
-    const batch = [command]
+    const chatIds = new Set<string>(command.params.chat_ids)
+    const batch: Array<CommandRecord> = [command]
     for (const c of candidates) {
-      if (c.id === command.id) continue
-      const merged = new Set([...chatIds, ...(c.params.chat_ids as Array<string>)])
+      if (c.id === command.id || c.type !== "clear_unread") continue
+      const merged = new Set([...chatIds, ...c.params.chat_ids])
       if (merged.size > Limits.bulkChatsMax) break
+      if (yield* repo.hasPredecessor(c.accountId, chatIdsOf(c), c.intakeSeq)) continue
       for (const id of merged) chatIds.add(id)
       batch.push(c)
     }
@@ -64,4 +69,4 @@ export const planBatch = Effect.fn("Commands.plan")(function* (command: CommandR
 })
 
 /** For last-wins runs: which command's payload goes out; the others are superseded by it. */
-export const carrierOf = (batch: ReadonlyArray<CommandRecord>): CommandRecord => batch[batch.length - 1]!
+export const carrierOf = <C extends CommandRecord>(batch: ReadonlyArray<C>): C => batch[batch.length - 1]!

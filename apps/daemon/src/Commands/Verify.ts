@@ -1,10 +1,23 @@
-import { type Account, type ChatId, type CliqError, observedFields, type RateBudgetError } from "@cliq-mirror/core"
+import {
+  type Account,
+  type AccountClient,
+  ChatId,
+  type CliqError,
+  type Denied,
+  type OperationId,
+  observedFields,
+  type RateBudgetError
+} from "@cliq-mirror/core"
 import type { CommandRecord, Settlement } from "@cliq-mirror/db"
-import { Effect, Option } from "effect"
+import { Data, type Duration, Effect, Option } from "effect"
 import { Upstream } from "../Upstream.js"
+import { leftChat } from "./Send.js"
 
 /** How far before intake a created chat may be stamped and still count as ours (clock skew upstream). */
 const CREATED_SLACK_MS = 60_000
+
+/** The read's bucket has no slot within the job's bounded wait. */
+export class ReadRefused extends Data.TaggedError("ReadRefused")<{ readonly denied: Denied }> {}
 
 const done = (command: CommandRecord, result: Record<string, unknown>, extra: Omit<Settlement, "outcomes"> = {}) =>
   Option.some<Settlement>({
@@ -13,24 +26,35 @@ const done = (command: CommandRecord, result: Record<string, unknown>, extra: Om
   })
 
 /**
- * After an attempt whose outcome is unknown (timeout or reset after sending), a non-idempotent command is not simply
- * sent again: the upstream state is read first. `Some` = the effect is already there (the command succeeded).
+ * After an attempt whose outcome is unknown (timeout or reset after sending, a worker that died mid-call), a
+ * non-idempotent command is not simply sent again: the upstream state is read first. `Some` = the effect is already
+ * there (the command succeeded); `None` = it is not, sending is safe. A read that fails fails this effect.
  */
 export const verifyEffect = (
   account: Account,
-  command: CommandRecord
-): Effect.Effect<Option.Option<Settlement>, CliqError | RateBudgetError, Upstream> =>
+  command: CommandRecord,
+  maxWait: Duration.DurationInput
+): Effect.Effect<Option.Option<Settlement>, CliqError | RateBudgetError | ReadRefused, Upstream> =>
   Effect.gen(function* () {
     const upstream = yield* Upstream
-    const chatId = command.chatId as ChatId
-    switch (command.type) {
-      case "create_chat":
-      case "fork_chat": {
-        // A direct message is returned as it is when it exists (§9.15): sending again is safe.
-        if (command.params.chat_type === "direct_message") return Option.none()
-        const title = command.params.title as string
+    const read = <A>(
+      operation: OperationId,
+      run: (client: AccountClient) => Effect.Effect<A, CliqError>
+    ): Effect.Effect<A, CliqError | RateBudgetError | ReadRefused> =>
+      upstream.budget
+        .acquireWithin(upstream.target(account, operation), maxWait)
+        .pipe(
+          Effect.flatMap(
+            (decision): Effect.Effect<A, CliqError | ReadRefused> =>
+              decision._tag === "Granted"
+                ? upstream.send(account, operation, decision, run)
+                : Effect.fail(new ReadRefused({ denied: decision }))
+          )
+        )
+    const findCreated = (title: string) =>
+      Effect.gen(function* () {
         const since = command.createdAt.getTime() - CREATED_SLACK_MS
-        const page = yield* upstream.call(account, "searchChats", undefined, c =>
+        const page = yield* read("searchChats", c =>
           c.searchChats({ title: title.slice(0, 200), modified_after: since, limit: 500 })
         )
         for (const item of page.items) {
@@ -44,40 +68,34 @@ export const verifyEffect = (
             )
           }
         }
-        return Option.none()
-      }
+        return Option.none<Settlement>()
+      })
+    const members = (chatId: string, userIds: ReadonlyArray<string>, wanted: "present" | "absent") =>
+      Effect.gen(function* () {
+        const list = yield* read("listMembers", c => c.listMembers(ChatId.make(chatId)))
+        const present = new Set<string>(list.map(m => m.user_id))
+        const effective = userIds.every(id => present.has(id) === (wanted === "present"))
+        return effective ? done(command, {}) : Option.none<Settlement>()
+      })
+    switch (command.type) {
+      case "create_chat":
+        // A direct message is returned as it is when it exists: sending again is safe.
+        return command.params.chat_type === "direct_message" ? Option.none() : yield* findCreated(command.params.title)
+      case "fork_chat":
+        return yield* findCreated(command.params.title)
       case "add_members":
-      case "remove_members": {
-        const members = yield* upstream.call(account, "listMembers", undefined, c => c.listMembers(chatId))
-        const present = new Set<string>(members.map(m => m.user_id))
-        const wanted = command.params.user_ids as ReadonlyArray<string>
-        const effective =
-          command.type === "add_members" ? wanted.every(id => present.has(id)) : wanted.every(id => !present.has(id))
-        return effective ? done(command, {}) : Option.none()
-      }
+        return yield* members(command.params.chat_id, command.params.user_ids, "present")
+      case "remove_members":
+        return yield* members(command.params.chat_id, command.params.user_ids, "absent")
       case "leave_chat": {
-        const outcome = yield* upstream
-          .call(account, "getChat", undefined, c => c.getChat(chatId))
-          .pipe(
-            Effect.map(found => found.chat.removed === true),
-            Effect.catchTag("CliqPermanent", e =>
-              e.code === "chat_access_denied" ? Effect.succeed(true) : Effect.fail(e)
-            )
+        const chatId = command.params.chat_id
+        const left = yield* read("getChat", c => c.getChat(ChatId.make(chatId))).pipe(
+          Effect.map(found => found.chat.removed === true),
+          Effect.catchTag("CliqPermanent", e =>
+            e.code === "chat_access_denied" ? Effect.succeed(true) : Effect.fail(e)
           )
-        return outcome
-          ? done(
-              command,
-              {},
-              {
-                derive: [
-                  {
-                    chatId,
-                    derive: s => (s.removed ? undefined : { type: "ChatRemoved", payload: { reason: "left" } })
-                  }
-                ]
-              }
-            )
-          : Option.none()
+        )
+        return left ? done(command, {}, { derive: [leftChat(chatId)] }) : Option.none()
       }
       default:
         return Option.none()

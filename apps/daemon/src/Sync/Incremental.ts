@@ -4,8 +4,18 @@ import { Effect, Fiber } from "effect"
 import { Upstream } from "../Upstream.js"
 import { searchKey, sortPage } from "./ChatItems.js"
 import { makeBackfillProgress } from "./Progress.js"
+import { HIDDEN } from "./StateFlags.js"
 import { readWalk } from "./WalkCursor.js"
-import { advance, BOUNDARY_MAX, isDone, nextRange, type Range, startWalk, type WalkState } from "./WindowWalk.js"
+import {
+  advance,
+  BOUNDARY_MAX,
+  isDone,
+  type KeyedItem,
+  nextRange,
+  type Range,
+  startWalk,
+  type WalkState
+} from "./WindowWalk.js"
 
 export const INCREMENTAL = "incremental"
 
@@ -21,6 +31,20 @@ const mergeBoundary = (
     return { highWaterMs: walk.maxKey, boundaryIds: ids }
   }
   return { highWaterMs: walk.maxKey, boundaryIds: walk.boundaryIds }
+}
+
+const movedSince = (
+  keyed: ReadonlyArray<KeyedItem>,
+  mark: { readonly highWaterMs: number | null; readonly boundaryIds: ReadonlyArray<string> }
+) => {
+  const seen = new Set(mark.boundaryIds)
+  return keyed.flatMap(k =>
+    k.id !== "" &&
+    k.key !== null &&
+    (mark.highWaterMs === null || k.key > mark.highWaterMs || (k.key === mark.highWaterMs && !seen.has(k.id)))
+      ? [k.id]
+      : []
+  )
 }
 
 /**
@@ -55,6 +79,8 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
   while (next) {
     const page = yield* Fiber.join(next)
     const sorted = sortPage(page, searchKey)
+    // Chats whose time moved past the last mark: their hidden states (muted, closed, …) are looked up next (hiddenPass).
+    if (!backfill) yield* repo.enqueue(account.id, HIDDEN, movedSince(sorted.keyed, state))
     walk = advance(walk, sorted.keyed, Limits.searchLimitMax)
     const done = isDone(walk)
     next = done ? undefined : yield* Effect.fork(fetch(nextRange(walk)!))

@@ -1,7 +1,28 @@
 import { type Account, budgetKey, OPERATION_BY_ID, type RateBudgetShape } from "@cliq-mirror/core"
-import type { ObservedChat } from "@cliq-mirror/db"
-import { Effect } from "effect"
+import { Database, type ObservedChat } from "@cliq-mirror/db"
+import { Effect, Option } from "effect"
+import { recordBackfill } from "../Metrics.js"
 import { nextRange, type WalkState } from "./WindowWalk.js"
+
+/** Into the gauges, and into `backfill_progress` for the API's status page (best effort: a failed write is skipped). */
+const recordProgress = (
+  accountId: string,
+  p: { readonly covered: number; readonly items: number; readonly estimate: number; readonly etaMs: number }
+) =>
+  Effect.gen(function* () {
+    recordBackfill(accountId, p.covered, p.etaMs)
+    const database = yield* Effect.serviceOption(Database)
+    if (Option.isNone(database)) return
+    yield* database.value
+      .use(
+        (_, sql) => sql`
+          insert into backfill_progress (account_id, stream, covered, items, estimated_total, eta_ms, updated_at)
+          values (${accountId}, 'incremental', ${p.covered}, ${p.items}, ${p.estimate}, ${p.etaMs}, now())
+          on conflict (account_id, stream) do update set covered = excluded.covered, items = excluded.items,
+            estimated_total = excluded.estimated_total, eta_ms = excluded.eta_ms, updated_at = now()`
+      )
+      .pipe(Effect.ignore)
+  })
 
 /**
  * Progress of one backfill walk. It runs newest-first, so the share of the time axis already covered (from the newest
@@ -26,6 +47,7 @@ export const makeBackfillProgress = (account: Account, budget: RateBudgetShape) 
       const estimate = covered > 0 ? Math.max(walk.items, Math.round(walk.items / covered)) : walk.items
       const elapsed = Date.now() - startedAt
       const etaMs = covered > 0 && covered < 1 ? Math.round((elapsed / covered) * (1 - covered)) : 0
+      yield* recordProgress(account.id, { covered, items: walk.items, estimate, etaMs })
       yield* Effect.logInfo("backfill progress").pipe(
         Effect.annotateLogs({
           chatsMirrored: walk.items,

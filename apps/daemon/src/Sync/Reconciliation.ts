@@ -9,7 +9,7 @@ import { advance, isDone, nextRange, startWalk, type WalkState } from "./WindowW
 export const RECONCILE = "reconcile"
 const PROBE_BATCH = 50
 
-/** Codes by which the upstream says this user cannot see the chat any more (§9.5: unknown = no access). */
+/** Codes by which the upstream says this user cannot see the chat any more (unknown = no access: docs/upstream.md#sim-unknown-chat). */
 const NOT_ACCESSIBLE = new Set(["chat_access_denied", "invalid_request"])
 
 /**

@@ -1,11 +1,11 @@
 /**
- * Order-independent, resumable walk over a time-filtered list with no continuation token (CLIQ_API.md §6).
+ * Order-independent, resumable walk over a time-filtered list with no continuation token (docs/upstream.md#list-walk).
  *
  * A range is `(lo, hi)` with both bounds exclusive (hi null = open). A page shorter than the limit proves its range
  * complete. A full page sorted newest-first proves complete everything above its oldest item's second (bodies are
  * whole seconds while filters are milliseconds, hence the +1 s re-cover); oldest-first symmetrically. Anything else
  * (unsorted, no progress) bisects the range in milliseconds, down to a single one; a full page all inside one second
- * splits its range around that second. The direction is read off each page (CLIQ_API.md §6.2): an upstream that
+ * splits its range around that second. The direction is read off each page (docs/upstream.md#list-assumptions): an upstream that
  * returned an arbitrary subset in an order that happens to look sorted could not be told apart, which for full pages
  * spanning several seconds is not a realistic failure.
  */

@@ -16,6 +16,8 @@ export type AuthScheme = (typeof AUTH_SCHEMES)[number]
 export interface StaticAuth {
   readonly _tag: "Static"
   readonly token: Redacted.Redacted<string>
+  /** The OAuth client that issued the token, when declared: accounts of one client share its client-scoped buckets. */
+  readonly clientId?: string | undefined
 }
 
 export interface RefreshAuth {
@@ -35,7 +37,7 @@ export interface Account {
   readonly accountsUrl: string
   readonly auth: AccountAuth
   readonly authScheme: AuthScheme
-  /** Keys the client-scoped rate buckets: the OAuth client id, or the account id for a static token. */
+  /** Keys the client-scoped rate buckets: the OAuth client id, or the account id for a static token without one. */
   readonly clientKey: string
 }
 
@@ -54,7 +56,7 @@ export const makeAccount = (options: {
   accountsUrl: trimSlash(options.accountsUrl ?? DEFAULT_ACCOUNTS_URL),
   auth: options.auth,
   authScheme: options.authScheme ?? "Zoho-oauthtoken",
-  clientKey: options.auth._tag === "Refresh" ? options.auth.clientId : options.id
+  clientKey: options.auth.clientId ?? options.id
 })
 
 const trimSlash = (url: string): string => url.replace(/\/+$/, "")

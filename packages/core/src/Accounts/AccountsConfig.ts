@@ -61,11 +61,12 @@ const authOf = (
 ): Either.Either<AccountAuth | undefined, string> => {
   const anyRefresh = Option.isSome(c.clientId) || Option.isSome(c.clientSecret) || Option.isSome(c.refreshToken)
   if (Option.isSome(c.accessToken)) {
-    return anyRefresh
+    // A static token may name the client that issued it (its client-scoped buckets are shared), nothing more.
+    return Option.isSome(c.clientSecret) || Option.isSome(c.refreshToken)
       ? Either.left(
-          `${where}${names.token}: set either ${names.token} or ${names.id} + ${names.secret} + ${names.refresh}, not both`
+          `${where}${names.token}: set either ${names.token} (with an optional ${names.id}) or ${names.id} + ${names.secret} + ${names.refresh}, not both`
         )
-      : Either.right({ _tag: "Static", token: c.accessToken.value })
+      : Either.right({ _tag: "Static", token: c.accessToken.value, clientId: Option.getOrUndefined(c.clientId) })
   }
   if (!anyRefresh) return Either.right(undefined)
   if (Option.isNone(c.clientId))

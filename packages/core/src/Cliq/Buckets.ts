@@ -1,5 +1,5 @@
 /**
- * Rate-limit buckets: the conservative budget of CLIQ_API.md §4 and §8.2 — the lower threshold and the longer lock
+ * Rate-limit buckets: the conservative budget of docs/upstream.md#buckets — the lower threshold and the longer lock
  * wherever sources disagree, 10 minutes where no lock is published, and a client-wide counter wherever "per user" is
  * not stated. This table is the only place these numbers are written; daemon and simulator both read it.
  */

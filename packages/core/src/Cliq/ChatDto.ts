@@ -15,7 +15,7 @@ export const CHAT_TYPES = [
 export const ChatType = Schema.Literal(...CHAT_TYPES)
 export type ChatType = typeof ChatType.Type
 
-/** An unlisted chat_type decodes to "unknown" (CLIQ_API.md §8.2 #14); the raw payload keeps the original. */
+/** An unlisted chat_type decodes to "unknown" (docs/upstream.md#pick-chat-types); the raw payload keeps the original. */
 export const UpstreamChatType = Schema.transform(Schema.String, ChatType, {
   strict: true,
   decode: s => ((CHAT_TYPES as ReadonlyArray<string>).includes(s) ? (s as ChatType) : "unknown"),
@@ -127,7 +127,7 @@ const decodeStruct = ParseResult.decodeUnknown(ChatDtoStruct)
 const encodeStruct = ParseResult.encodeUnknown(ChatDtoStruct)
 
 /**
- * The v3 chat object (CLIQ_API.md §3.2). Unknown keys are ignored here and kept by callers in the raw payload.
+ * The v3 chat object (docs/upstream.md#chat-object). Unknown keys are ignored here and kept by callers in the raw payload.
  * A backfill decodes every chat, and Effect's struct, union and transformation steps cost ~20 µs per object, so a
  * chat whose every field has its plain form (string ids, times as ISO strings or epoch ms, …) is decoded by hand
  * to what `ChatDtoStruct` gives; anything else, and every failure, goes through `ChatDtoStruct` itself.
@@ -143,7 +143,7 @@ export const ChatDto = Schema.declare([], {
 export type ChatDto = typeof ChatDto.Type
 export type ChatJson = typeof ChatDto.Encoded
 
-/** `pinned`/`removed` are top-level in get/list but nested in `user_membership` in the create response (§8.2 #13). */
+/** `pinned`/`removed` are top-level in get/list but nested in `user_membership` in the create response (docs/upstream.md#pick-membership-location). */
 export const membershipOf = (
   chat: ChatDto
 ): { readonly pinned: boolean | undefined; readonly removed: boolean | undefined } => ({

@@ -5,6 +5,7 @@ import { type Account, type AccountId, credentialsFingerprint } from "../Account
 import { refreshTokenProvider, staticTokenProvider, type TokenProvider, tokenPolicy } from "./Auth/TokenProvider.js"
 import { TokenStore } from "./Auth/TokenStore.js"
 import { ChatDto } from "./ChatDto.js"
+import { classifyResponse } from "./Classify.js"
 import {
   ChatList,
   type Member,
@@ -14,20 +15,11 @@ import {
   ReadStatusResponse,
   TitleResponse
 } from "./Envelopes.js"
-import {
-  type CliqAuthError,
-  CliqDecodeError,
-  type CliqError,
-  CliqInvalidRequest,
-  classifyResponse,
-  classifyTransport,
-  decodeFailure,
-  firstIssue,
-  redactSample,
-  timedOut
-} from "./Errors.js"
+import { type CliqAuthError, CliqDecodeError, type CliqError, CliqInvalidRequest } from "./Errors.js"
 import type { ChatId, MessageId, UserId } from "./Ids.js"
 import { OPERATION_BY_ID, OPERATIONS, type Operation, type OperationId, operationPath } from "./Operations.js"
+import { decodeFailure, firstIssue } from "./ParseIssue.js"
+import { redactSample } from "./Redact.js"
 import {
   AddMembersRequest,
   BulkClearUnreadRequest,
@@ -46,6 +38,7 @@ import {
   UpdateHistoryStatusRequest,
   UpdateTitleRequest
 } from "./Requests.js"
+import { classifyTransport, timedOut } from "./Transport.js"
 
 export interface CliqClientOptions {
   /** Whole exchange, answer body included (default 30 s). */
@@ -322,7 +315,7 @@ export class CliqClient extends Effect.Service<CliqClient>()("@cliq-mirror/core/
           const query = {
             ...params,
             chat_type: params.chat_type?.join(","),
-            // Search also takes ISO; ms keeps both list and search on one representation (§8.2 #16).
+            // Search also takes ISO; ms keeps both list and search on one representation (docs/upstream.md#pick-time-filters).
             modified_after: epochMs(params.modified_after),
             modified_before: epochMs(params.modified_before)
           }

@@ -19,7 +19,7 @@ export const TitleResponse = Schema.Struct({
   data: Schema.Struct({ title: Schema.String, chat_id: UpstreamChatId })
 })
 
-/** The item shape of `failure` is unpublished; chat id strings are the pick (§9.17), objects with chat_id are tolerated. */
+/** The item shape of `failure` is unpublished; chat id strings are the pick (docs/upstream.md#pick-failure-items), objects with chat_id are tolerated. */
 const FailureItem = Schema.Union(
   UpstreamChatId,
   Schema.transform(Schema.Struct({ chat_id: UpstreamChatId }), UpstreamChatId.pipe(Schema.typeSchema), {
@@ -63,7 +63,7 @@ export const MembersRemovedResponse = Schema.Struct({
   })
 })
 
-/** Endpoint failures carry `code`; generic ones only `message` (§3.3). */
+/** Endpoint failures carry `code`; generic ones only `message` (docs/upstream.md#errors). */
 export const ErrorBody = Schema.Struct({
   message: Schema.optional(Schema.String),
   code: Schema.optional(Schema.String)
@@ -80,7 +80,7 @@ export const TokenResponse = Schema.Struct({
 })
 export type TokenResponse = typeof TokenResponse.Type
 
-/** Zoho Accounts reports refusals (bad grant, mint quota) as `error` bodies, sometimes with HTTP 200 (§2.4). */
+/** Zoho Accounts reports refusals (bad grant, mint quota) as `error` bodies, sometimes with HTTP 200 (docs/upstream.md#token-endpoint). */
 export const TokenErrorBody = Schema.Struct({
   error: Schema.String,
   error_description: Schema.optional(Schema.String)

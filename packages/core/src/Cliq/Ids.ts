@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 
-/** Ids stay opaque strings (CLIQ_API.md §7); a numeric id in a payload is accepted and turned into its text. */
+/** Ids stay opaque strings (docs/upstream.md#ids-and-times); a numeric id in a payload is accepted and turned into its text. */
 const Opaque = Schema.Union(
   Schema.String,
   Schema.transform(Schema.Number, Schema.String, { strict: true, decode: n => String(n), encode: s => Number(s) })

@@ -45,7 +45,7 @@ const op = <const Id extends string>(
 
 const operation = (...values: ReadonlyArray<string>): Selector => ({ field: "operation", values })
 
-/** Every operation of CLIQ_API.md §4, in its order. */
+/** Every operation of docs/upstream.md#operations, in its order. */
 export const OPERATIONS = [
   op("listChats", "GET", "/chats", "chats.list", READ, true),
   op("createChat", "POST", "/chats", "chats.create", CREATE, false, {

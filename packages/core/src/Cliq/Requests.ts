@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { ChatId, MessageId, UserId } from "./Ids.js"
 
-/** Limits published by the reference (CLIQ_API.md §5); intake and the client both check them. */
+/** Limits published by the reference (docs/upstream.md#limits); intake and the client both check them. */
 export const Limits = {
   titleMax: 255,
   searchTitleMax: 200,
@@ -61,7 +61,7 @@ export const AddMembersRequest = Schema.Struct({
   user_ids: Schema.Array(UserId).pipe(Schema.minItems(1), Schema.maxItems(Limits.addMembersMax))
 })
 
-/** Fork takes `user_ids` as one comma-separated string, unlike add-members (§5.13). */
+/** Fork takes `user_ids` as one comma-separated string, unlike add-members (docs/upstream.md#operations). */
 export const ForkChatRequest = Schema.Struct({
   message_id: MessageId,
   title: Title,

@@ -18,7 +18,7 @@ export const parseUpstreamTime = (input: string | number): Millis | undefined =>
 
 /**
  * Cliq sends instants as ISO 8601 with `Z` or a local offset, often whole seconds, and legacy payloads as epoch-ms
- * strings or numbers (CLIQ_API.md §7). All of them decode to epoch milliseconds; encoding gives UTC ISO with ms.
+ * strings or numbers (docs/upstream.md#ids-and-times). All of them decode to epoch milliseconds; encoding gives UTC ISO with ms.
  */
 export const UpstreamTime = Schema.transformOrFail(Schema.Union(Schema.String, Schema.Number), Millis, {
   strict: true,

@@ -61,6 +61,11 @@ export const evolveChat = (state: ChatState | undefined, event: ChatEvent): Chat
       return { ...next, removed: true }
     case "ChatRestored":
       return { ...next, removed: false }
+    case "ChatMarkedUnread":
+      return { ...next, unreadMessageCount: Math.max(1, next.unreadMessageCount) }
+    case "ChatHistoryStatusChanged":
+    case "ChatLocalHistoryCleared":
+      return next
     case "ChatDetailsChanged": {
       const patch: Record<string, unknown> = {}
       for (const [field, change] of Object.entries(event.payload.changes)) {

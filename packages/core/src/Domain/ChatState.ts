@@ -63,6 +63,6 @@ export const observedFields = (dto: ChatDto, raw: unknown): ObservedFields => {
 /** The mirror's own fields of a chat just discovered: the state filters and member fetches set them later. */
 export const emptyFlags = { muted: false, closed: false, drafts: false, joined: false, membersFetchedAt: null } as const
 
-/** The mirror's cursor key for a chat: GET /chats filters on last message time, else created time (§6.2, §9.10). */
+/** The mirror's cursor key for a chat: GET /chats filters on last message time, else created time (docs/upstream.md#list-assumptions). */
 export const listKey = (s: Pick<ChatState, "lastMessageTime" | "createdTime" | "lastModifiedTime">): number | null =>
   s.lastMessageTime ?? s.createdTime ?? s.lastModifiedTime

@@ -1,11 +1,12 @@
 import { Either, Schema } from "effect"
 import type { BucketId } from "../Cliq/Buckets.js"
-import { firstIssue } from "../Cliq/Errors.js"
 import { OPERATION_BY_ID, type OperationId } from "../Cliq/Operations.js"
+import { firstIssue } from "../Cliq/ParseIssue.js"
 import { Limits } from "../Cliq/Requests.js"
 
 // PostgreSQL text cannot hold NUL: refused here with the field's name rather than failing the insert.
-const noNul = Schema.filter((s: string) => !s.includes("\u0000"), { message: () => "must not contain NUL characters" })
+const noNul = <S extends Schema.Schema<string, string, never>>(self: S) =>
+  self.pipe(Schema.filter(s => !s.includes("\u0000"), { message: () => "must not contain NUL characters" }))
 
 const Id = (what: string) =>
   Schema.String.pipe(
@@ -31,7 +32,7 @@ const userIds = (max: number) =>
 
 const chatOnly = { chat_id: ChatIdParam }
 
-/** Parameters of every command type (CONTRACT.md "Command types and parameters"), checked at intake. */
+/** Parameters of every command type (docs/api.md#command-types), checked at intake. */
 export const COMMAND_PARAMS = {
   mark_as_read: Schema.Struct({ ...chatOnly, last_message_id: MessageIdParam }),
   mark_as_unread: Schema.Struct({ ...chatOnly, message_id: MessageIdParam }),
@@ -91,8 +92,42 @@ export type CommandParams<T extends CommandType = CommandType> = (typeof COMMAND
 
 export type Command = { [T in CommandType]: { readonly type: T; readonly params: CommandParams<T> } }[CommandType]
 
-export const COMMAND_STATUSES = ["queued", "waiting_rate_limit", "running", "succeeded", "failed"] as const
+const variant = <T extends CommandType, P extends Schema.Schema.AnyNoContext>(type: T, params: P) =>
+  Schema.Struct({ type: Schema.Literal(type), params })
+
+/** A command as stored (`type` + `params`): decoded with this at every storage boundary. */
+export const CommandSchema: Schema.Schema<Command> = Schema.Union(
+  variant("mark_as_read", COMMAND_PARAMS.mark_as_read),
+  variant("mark_as_unread", COMMAND_PARAMS.mark_as_unread),
+  variant("clear_unread", COMMAND_PARAMS.clear_unread),
+  variant("update_title", COMMAND_PARAMS.update_title),
+  variant("update_history_status", COMMAND_PARAMS.update_history_status),
+  variant("clear_local_history", COMMAND_PARAMS.clear_local_history),
+  variant("close_chat", COMMAND_PARAMS.close_chat),
+  variant("add_members", COMMAND_PARAMS.add_members),
+  variant("remove_members", COMMAND_PARAMS.remove_members),
+  variant("create_chat", COMMAND_PARAMS.create_chat),
+  variant("fork_chat", COMMAND_PARAMS.fork_chat),
+  variant("leave_chat", COMMAND_PARAMS.leave_chat),
+  variant("mute_chat", COMMAND_PARAMS.mute_chat),
+  variant("unmute_chat", COMMAND_PARAMS.unmute_chat)
+)
+
+export const COMMAND_STATUSES = [
+  "queued",
+  "waiting_rate_limit",
+  "waiting_reauth",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled"
+] as const
 export type CommandStatus = (typeof COMMAND_STATUSES)[number]
+export const CommandStatusSchema = Schema.Literal(...COMMAND_STATUSES)
+
+/** Nothing happens to a command in one of these any more (a failed one only by an operator's retry). */
+export const FINAL_STATUSES = ["succeeded", "failed", "cancelled"] as const satisfies ReadonlyArray<CommandStatus>
+export const isFinal = (status: CommandStatus): boolean => (FINAL_STATUSES as ReadonlyArray<string>).includes(status)
 
 export interface CommandInput {
   readonly command: Command
@@ -132,16 +167,16 @@ export const parseCommand = (body: unknown): Either.Either<CommandInput, Invalid
   }
   const params: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(record)) if (!ENVELOPE_KEYS.has(k)) params[k] = v
-  const schema = COMMAND_PARAMS[type as CommandType] as unknown as Schema.Schema<unknown, unknown>
-  return Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })(params).pipe(
+  return Schema.decodeUnknownEither(CommandSchema, { onExcessProperty: "error" })({ type, params }).pipe(
     Either.mapLeft(e => {
       const issue = firstIssue(e)
-      return { field: issue.path === "" ? "body" : issue.path, message: issue.message }
+      const field = issue.path.replace(/^params\.?/, "")
+      return { field: field === "" ? "body" : field, message: issue.message }
     }),
-    Either.map(decoded => ({
-      command: { type, params: decoded } as Command,
-      accountId: accountId as string | undefined,
-      idempotencyKey: key as string | undefined
+    Either.map(command => ({
+      command,
+      accountId: typeof accountId === "string" ? accountId : undefined,
+      idempotencyKey: typeof key === "string" ? key : undefined
     }))
   )
 }
@@ -149,3 +184,11 @@ export const parseCommand = (body: unknown): Either.Either<CommandInput, Invalid
 /** The chat a command acts on: commands on one chat run in intake order. */
 export const commandChatId = (command: Command): string | null =>
   "chat_id" in command.params ? command.params.chat_id : null
+
+/** Every chat a command acts on (clear_unread names several): it waits for the unfinished commands on each. */
+export const commandChatIds = (command: Command): ReadonlyArray<string> =>
+  command.type === "clear_unread"
+    ? command.params.chat_ids
+    : "chat_id" in command.params
+      ? [command.params.chat_id]
+      : []

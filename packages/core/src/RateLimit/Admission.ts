@@ -4,7 +4,29 @@ export interface LogEntry {
   readonly member: string
   readonly share: string
   readonly atUs: number
+  /** Grant time while the call has not ended (neither settled nor refunded). */
+  readonly inFlightSinceUs?: number
 }
+
+/**
+ * The log trimmed to the window ending at `nowUs`, oldest first. A call not ended yet may still arrive, so its slot does
+ * not age out: it counts for one more window each time it would, until `maxFlightUs` after its grant.
+ */
+export const trimLog = (
+  log: ReadonlyArray<LogEntry>,
+  nowUs: number,
+  windowUs: number,
+  maxFlightUs: number
+): Array<LogEntry> =>
+  log
+    .flatMap(entry =>
+      entry.atUs > nowUs - windowUs
+        ? [entry]
+        : entry.inFlightSinceUs !== undefined && entry.inFlightSinceUs > nowUs - maxFlightUs
+          ? [{ ...entry, atUs: nowUs }]
+          : []
+    )
+    .sort((a, b) => a.atUs - b.atUs)
 
 export type Verdict =
   | { readonly _tag: "Admit" }

@@ -19,6 +19,12 @@ export interface BudgetOptions {
   /** Added to every window (default `defaultMarginMs(timeScale)`). */
   readonly marginMs?: number
   readonly shares?: ShareTable
+  /**
+   * For callers that settle every grant: the longest a granted call may take to end (not time-scaled, as latency is
+   * not). Until it is settled or refunded, or this long after its grant, its slot does not age out of the window. Unset:
+   * a slot ages out one window after its grant or settle, whether or not its call has ended.
+   */
+  readonly maxCallMs?: number
 }
 
 /** What one admission decision needs; mirrored argument for argument by the Lua script. */
@@ -37,6 +43,7 @@ export interface SharePlan {
 export interface BudgetSettings {
   readonly buckets: BucketTable
   readonly marginMs: number
+  readonly maxFlightUs: number
   readonly effectiveWindowUs: (bucket: BucketId) => number
   readonly plan: (request: BudgetRequest) => Either.Either<SharePlan, RateBudgetError>
 }
@@ -46,6 +53,9 @@ export interface BudgetSettings {
  * time: 2 s at real speed, scaled with the windows, but never below 50 ms.
  */
 export const defaultMarginMs = (timeScale: number): number => Math.max(50, Math.round(2000 * timeScale))
+
+/** What the daemon passes as `maxCallMs`: well above the client's 30 s request timeout plus a slow claim before it. */
+export const DAEMON_MAX_CALL_MS = 120_000
 
 const SHARE_NAME = /^[A-Za-z0-9_.:-]+$/
 
@@ -90,6 +100,9 @@ export const makeSettings = (options: BudgetOptions): Effect.Effect<BudgetSettin
     const marginMs = options.marginMs ?? defaultMarginMs(timeScale)
     if (!(Number.isFinite(marginMs) && marginMs >= 0))
       return yield* new RateBudgetError({ message: `marginMs must be a non-negative number, got ${marginMs}` })
+    const maxCallMs = options.maxCallMs ?? 0
+    if (!(Number.isFinite(maxCallMs) && maxCallMs >= 0))
+      return yield* new RateBudgetError({ message: `maxCallMs must be a positive number, got ${maxCallMs}` })
     const shares = options.shares ?? {}
     const invalid = validateShares(options.buckets, shares)
     if (invalid) return yield* new RateBudgetError({ message: invalid })
@@ -123,6 +136,7 @@ export const makeSettings = (options: BudgetOptions): Effect.Effect<BudgetSettin
     return {
       buckets,
       marginMs,
+      maxFlightUs: Math.round(maxCallMs * 1000),
       effectiveWindowUs: bucket => Math.round((buckets[bucket].windowMs + marginMs) * 1000),
       plan
     }

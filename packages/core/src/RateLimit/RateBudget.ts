@@ -29,7 +29,8 @@ export class Granted extends Data.TaggedClass("Granted")<{
   readonly at: number
 }> {}
 
-export type DenialReason = "window_full" | "locked" | "share_exhausted"
+/** "recovering": the budget's state was lost (Redis wiped or restarted empty), every bucket waits out one window. */
+export type DenialReason = "window_full" | "locked" | "share_exhausted" | "recovering"
 
 export class Denied extends Data.TaggedClass("Denied")<{
   readonly key: string
@@ -47,6 +48,11 @@ export type BudgetDecision = Granted | Denied
 export interface LockRequest extends BudgetTarget {
   /** A `Retry-After` sent with the throttle response: honoured only when longer than the bucket's lock period. */
   readonly retryAfterMs?: number
+}
+
+/** A lock known from elsewhere (PostgreSQL) to put back into the budget: `lockedUntil` is epoch ms. */
+export interface RestoreLockRequest extends BudgetTarget {
+  readonly lockedUntil: number
 }
 
 export interface BucketLock {
@@ -68,6 +74,8 @@ export interface BudgetUsage {
   readonly counted: number
   readonly byShare: Readonly<Record<string, number>>
   readonly lockedUntil: number | null
+  /** While the budget recovers from lost state, nothing is granted on this bucket before this epoch ms. */
+  readonly recoveringUntil: number | null
   readonly now: number
 }
 
@@ -94,6 +102,16 @@ export interface RateBudgetShape {
   readonly settle: (grant: Granted) => Effect.Effect<void, RateBudgetError>
   /** After a throttle response: nothing is granted for this key and bucket until the lock period has passed. */
   readonly lock: (request: LockRequest) => Effect.Effect<BucketLock, RateBudgetError>
+  /**
+   * Puts back a lock the budget may have lost (kept in PostgreSQL by the daemon): extends the bucket's lock to
+   * `lockedUntil`, never shortens it; a deadline already past does nothing. Returns the lock in force, if any.
+   */
+  readonly restoreLock: (request: RestoreLockRequest) => Effect.Effect<BucketLock | null, RateBudgetError>
+  /**
+   * The caller knows from its own records (PostgreSQL) that this budget has never run: state missing now is a first
+   * start, not a loss, and nothing waits for it. Does nothing once the state exists.
+   */
+  readonly declareFirstStart: Effect.Effect<void, RateBudgetError>
   readonly usage: (target: BudgetTarget) => Effect.Effect<BudgetUsage, RateBudgetError>
   readonly snapshot: (
     targets: ReadonlyArray<BudgetTarget>

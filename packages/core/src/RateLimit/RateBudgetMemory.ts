@@ -1,5 +1,5 @@
 import { Clock, Effect, Layer } from "effect"
-import { admit, grantMembers, type LogEntry, memberShare } from "./Admission.js"
+import { admit, grantMembers, type LogEntry, memberShare, trimLog } from "./Admission.js"
 import { type BudgetOptions, makeSettings } from "./BudgetSettings.js"
 import {
   type BudgetRequest,
@@ -10,7 +10,8 @@ import {
   type LockRequest,
   makeAcquire,
   RateBudget,
-  type RateBudgetError
+  type RateBudgetError,
+  type RestoreLockRequest
 } from "./RateBudget.js"
 
 interface BucketState {
@@ -43,12 +44,17 @@ export const make = Effect.fn("RateBudgetMemory.make")(function* (options: Budge
     const common = { key: request.key, bucket: request.bucket, share: request.share }
     if (state.lockedUntilUs > now)
       return new Denied({ ...common, reason: "locked", retryAt: Math.ceil(ms(state.lockedUntilUs)), now: ms(now) })
-    state.log = state.log.filter(entry => entry.atUs > now - plan.windowUs)
+    state.log = trimLog(state.log, now, plan.windowUs, settings.maxFlightUs)
     const verdict = admit(state.log, plan, cost)
     if (verdict._tag === "Block")
       return new Denied({ ...common, reason: verdict.reason, retryAt: Math.ceil(ms(verdict.retryAtUs)), now: ms(now) })
     const slotId = `${plan.self}|m${(sequence++).toString(36)}`
-    for (const member of grantMembers(slotId, cost)) state.log.push({ member, share: plan.self, atUs: now })
+    for (const member of grantMembers(slotId, cost))
+      state.log.push(
+        settings.maxFlightUs > 0
+          ? { member, share: plan.self, atUs: now, inFlightSinceUs: now }
+          : { member, share: plan.self, atUs: now }
+      )
     return new Granted({ ...common, cost, slotId, at: ms(now) })
   })
 
@@ -63,7 +69,11 @@ export const make = Effect.fn("RateBudgetMemory.make")(function* (options: Budge
     const now = yield* nowUs
     const state = stateOf(grant)
     state.log = state.log
-      .map(entry => (members.has(entry.member) && entry.atUs < now ? { ...entry, atUs: now } : entry))
+      .map(entry =>
+        members.has(entry.member)
+          ? { member: entry.member, share: entry.share, atUs: Math.max(entry.atUs, now) }
+          : entry
+      )
       .sort((a, b) => a.atUs - b.atUs)
   })
 
@@ -73,6 +83,15 @@ export const make = Effect.fn("RateBudgetMemory.make")(function* (options: Budge
     const state = stateOf(request)
     state.lockedUntilUs = Math.max(state.lockedUntilUs, now + Math.round(lockMs * 1000))
     return { key: request.key, bucket: request.bucket, lockedAt: ms(now), lockedUntil: ms(state.lockedUntilUs) }
+  })
+
+  const restoreLock = Effect.fn("RateBudget.restoreLock")(function* (request: RestoreLockRequest) {
+    const now = yield* nowUs
+    const state = stateOf(request)
+    state.lockedUntilUs = Math.max(state.lockedUntilUs, Math.round(request.lockedUntil * 1000))
+    return state.lockedUntilUs > now
+      ? { key: request.key, bucket: request.bucket, lockedAt: ms(now), lockedUntil: ms(state.lockedUntilUs) }
+      : null
   })
 
   const usage = Effect.fn("RateBudget.usage")(function* (target: BudgetTarget) {
@@ -92,6 +111,8 @@ export const make = Effect.fn("RateBudgetMemory.make")(function* (options: Budge
       counted: counted.length,
       byShare,
       lockedUntil: state.lockedUntilUs > now ? ms(state.lockedUntilUs) : null,
+      // One process's memory cannot lose part of its state.
+      recoveringUntil: null,
       now: ms(now)
     } satisfies BudgetUsage
   })
@@ -106,6 +127,8 @@ export const make = Effect.fn("RateBudgetMemory.make")(function* (options: Budge
     refund,
     settle,
     lock,
+    restoreLock,
+    declareFirstStart: Effect.void,
     usage,
     snapshot
   })

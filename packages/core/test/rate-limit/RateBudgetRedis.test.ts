@@ -21,7 +21,9 @@ afterAll(async () => {
   await clearRedisPrefix(prefix)
 })
 
-budgetBehaviour("RateBudgetRedis", options => RateBudgetRedis.layer({ ...options, redis: client, prefix }))
+budgetBehaviour("RateBudgetRedis", options =>
+  RateBudgetRedis.layer({ ...options, redis: client, prefix, freshRedis: true })
+)
 
 /** A client of its own whose script calls are counted. */
 const countingBudget = (options: Partial<BudgetOptions> = {}) => {
@@ -38,7 +40,14 @@ const countingBudget = (options: Partial<BudgetOptions> = {}) => {
       () => Effect.promise(() => counted.quit())
     ).pipe(
       Effect.as(
-        RateBudgetRedis.layer({ buckets: BUCKETS, timeScale: SECOND_WINDOWS, ...options, redis: counted, prefix })
+        RateBudgetRedis.layer({
+          buckets: BUCKETS,
+          timeScale: SECOND_WINDOWS,
+          ...options,
+          redis: counted,
+          prefix,
+          freshRedis: true
+        })
       )
     )
   )
@@ -80,8 +89,20 @@ describe("RateBudgetRedis", () => {
   it.live("a lock taken through one connection stops every other client", () =>
     Effect.gen(function* () {
       const request = target("chats.get")
-      const other = RateBudgetRedis.layer({ buckets: BUCKETS, timeScale: SHORT_LOCKS, redis: testRedisUrl(), prefix })
-      const mine = RateBudgetRedis.layer({ buckets: BUCKETS, timeScale: SHORT_LOCKS, redis: client, prefix })
+      const other = RateBudgetRedis.layer({
+        buckets: BUCKETS,
+        timeScale: SHORT_LOCKS,
+        redis: testRedisUrl(),
+        prefix,
+        freshRedis: true
+      })
+      const mine = RateBudgetRedis.layer({
+        buckets: BUCKETS,
+        timeScale: SHORT_LOCKS,
+        redis: client,
+        prefix,
+        freshRedis: true
+      })
       const lock = yield* Effect.flatMap(RateBudget, budget => budget.lock(request)).pipe(Effect.provide(other))
       const seen = yield* Effect.flatMap(RateBudget, budget => budget.tryAcquire(request)).pipe(Effect.provide(mine))
       assert.strictEqual(seen._tag, "Denied")
@@ -123,7 +144,14 @@ describe("RateBudgetRedis", () => {
       expect(s1 + s2 + s3).toBeGreaterThanOrEqual(2 * Math.floor(0.7 * threshold))
     }).pipe(
       Effect.provide(
-        RateBudgetRedis.layer({ buckets: BUCKETS, timeScale: SECOND_WINDOWS, shares: SHARES, redis: client, prefix })
+        RateBudgetRedis.layer({
+          buckets: BUCKETS,
+          timeScale: SECOND_WINDOWS,
+          shares: SHARES,
+          redis: client,
+          prefix,
+          freshRedis: true
+        })
       )
     )
   )
@@ -175,7 +203,9 @@ describe("RateBudgetRedis", () => {
       const other = yield* takeAll(budget, b)
       assert.strictEqual(other.grants.length, budget.buckets["chats.search"].threshold)
     }).pipe(
-      Effect.provide(RateBudgetRedis.layer({ buckets: BUCKETS, timeScale: SECOND_WINDOWS, redis: client, prefix }))
+      Effect.provide(
+        RateBudgetRedis.layer({ buckets: BUCKETS, timeScale: SECOND_WINDOWS, redis: client, prefix, freshRedis: true })
+      )
     )
   )
 })

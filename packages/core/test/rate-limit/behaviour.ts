@@ -208,6 +208,26 @@ export const budgetBehaviour = (name: string, makeLayer: BudgetLayer) =>
       )
     )
 
+    it.live("restoreLock puts a lock back: extends, never shortens, ignores a past deadline", () =>
+      withBudget({ timeScale: SHORT_LOCKS }, budget =>
+        Effect.gen(function* () {
+          const request = target("chats.get")
+          const now = (yield* budget.usage(request)).now
+          assert.strictEqual(yield* budget.restoreLock({ ...request, lockedUntil: now - 1000 }), null)
+          assert.strictEqual((yield* budget.tryAcquire(request))._tag, "Granted")
+          const until = Math.ceil(now) + 60_000
+          const restored = yield* budget.restoreLock({ ...request, lockedUntil: until })
+          assert.strictEqual(restored?.lockedUntil, until)
+          const denied = yield* budget.tryAcquire(request)
+          assert.strictEqual((denied as Denied).reason, "locked")
+          assert.strictEqual((denied as Denied).retryAt, until)
+          assert.strictEqual((yield* budget.restoreLock({ ...request, lockedUntil: now + 1000 }))?.lockedUntil, until)
+          assert.strictEqual((yield* budget.lock(request)).lockedUntil, until)
+          assert.strictEqual((yield* budget.usage(request)).lockedUntil, until)
+        })
+      )
+    )
+
     it.live("a capped share stops at its cap while the reserved share still gets the rest", () =>
       withBudget({ shares: SHARES }, budget =>
         Effect.gen(function* () {
@@ -276,6 +296,7 @@ export const budgetBehaviour = (name: string, makeLayer: BudgetLayer) =>
           assert.strictEqual(ua!.counted, 3)
           assert.deepStrictEqual(ua!.byShare, { "": 3 })
           assert.strictEqual(ua!.lockedUntil, null)
+          assert.strictEqual(ua!.recoveringUntil, null)
           assert.strictEqual(ub!.usedInWindow, 0)
           expect(ub!.lockedUntil).toBeGreaterThan(ub!.now)
           assert.deepStrictEqual(yield* budget.snapshot([]), [])

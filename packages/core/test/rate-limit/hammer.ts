@@ -65,7 +65,8 @@ Effect.runPromise(
         buckets: BUCKETS,
         timeScale: plan.timeScale,
         redis: plan.redisUrl,
-        prefix: plan.prefix
+        prefix: plan.prefix,
+        freshRedis: true
       })
     )
   )

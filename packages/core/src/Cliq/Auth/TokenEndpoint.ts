@@ -38,7 +38,7 @@ const classifyBody = (status: number, body: string): MintOutcome => {
   const refused = Schema.decodeUnknownEither(TokenErrorJson)(body)
   if (Either.isRight(refused)) {
     const error = refused.right.error.slice(0, 80)
-    // Zoho reports refusals with HTTP 200 as well as 4xx (CLIQ_API.md §2.4): the body decides.
+    // Zoho reports refusals with HTTP 200 as well as 4xx (docs/upstream.md#token-endpoint): the body decides.
     if (isQuota(refused.right)) return { _tag: "Quota", error }
     if (REAUTH_ERRORS.has(refused.right.error)) return { _tag: "Rejected", error }
     return { _tag: "Unavailable", reason: "server", detail: `token endpoint refused: ${error} (HTTP ${status})` }

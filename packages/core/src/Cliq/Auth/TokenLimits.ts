@@ -1,5 +1,5 @@
 /**
- * Zoho Accounts limits per refresh token (CLIQ_API.md §2.4, §9.27): at most 10 access tokens minted per 10 minutes,
+ * Zoho Accounts limits per refresh token (docs/upstream.md#token-limits): at most 10 access tokens minted per 10 minutes,
  * at most 10 live at once (minting an 11th revokes the oldest). They are not Cliq buckets, so they are not in the
  * bucket table; the client keeps within them and the simulator enforces them, both from here.
  */

@@ -201,7 +201,7 @@ export const refreshTokenProvider = (options: {
             })
           )
         ),
-        Effect.annotateLogs({ accountId }),
+        Effect.annotateLogs({ account: accountId }),
         Effect.forkIn(scope),
         Effect.zipRight(Deferred.await(done))
       )

@@ -1,5 +1,6 @@
-import { Config, type ConfigError, Context, Data, Effect, Layer, Option, Redacted } from "effect"
+import { type ConfigError, Context, Data, Effect, Layer, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
+import { RedisUrl } from "../../Settings.js"
 
 export class TokenStoreError extends Data.TaggedError("TokenStoreError")<{ readonly cause: unknown }> {}
 
@@ -157,8 +158,6 @@ export class TokenStore extends Context.Tag("@cliq-mirror/core/TokenStore")<Toke
     )
 
   static readonly Default: Layer.Layer<TokenStore, TokenStoreError | ConfigError.ConfigError> = Layer.unwrapEffect(
-    Effect.map(Config.redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379"))), url =>
-      TokenStore.layer({ url })
-    )
+    Effect.map(RedisUrl, url => TokenStore.layer({ url }))
   )
 }

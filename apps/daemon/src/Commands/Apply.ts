@@ -1,0 +1,80 @@
+import { type Account, commandChatIds, type Step } from "@cliq-mirror/core"
+import { type CommandRecord, CommandsRepo, type Settlement } from "@cliq-mirror/db"
+import { Clock, Effect } from "effect"
+import { recordFinished } from "../Metrics.js"
+import { CommandQueue } from "./CommandQueue.js"
+
+const observeFinished = (outcomes: Parameters<typeof recordFinished>[0]) =>
+  Effect.flatMap(Clock.currentTimeMillis, now => Effect.sync(() => recordFinished(outcomes, now)))
+
+/** What the job does in BullMQ terms: end, or move to delayed until `until` (no attempt spent there). */
+export type JobResult = { readonly _tag: "Done" } | { readonly _tag: "Delay"; readonly until: number }
+export const DONE: JobResult = { _tag: "Done" }
+export const delayUntil = (until: number): JobResult => ({ _tag: "Delay", until })
+
+/** A finished command may unblock the next command of each of its chats, which waits delayed: wake it now. */
+export const wakeSuccessors = (accountId: string, done: ReadonlyArray<CommandRecord>) =>
+  Effect.gen(function* () {
+    const repo = yield* CommandsRepo
+    const queue = yield* CommandQueue
+    const chats = [...new Set(done.flatMap(commandChatIds))]
+    yield* Effect.forEach(
+      chats,
+      chatId =>
+        repo
+          .pendingOnChat(accountId, chatId, 1)
+          .pipe(Effect.flatMap(next => (next[0] ? queue.promote(next[0].id) : Effect.void))),
+      { discard: true }
+    )
+  })
+
+export const settle = (account: Account, settlement: Settlement) =>
+  Effect.gen(function* () {
+    yield* (yield* CommandsRepo).finish(account.id, settlement)
+    yield* observeFinished(settlement.outcomes)
+    yield* wakeSuccessors(
+      account.id,
+      settlement.outcomes.map(o => o.command)
+    )
+    return DONE
+  })
+
+/** Does what a waiting or failing step names for the commands of one attempt (`batch`), as stored rows. */
+export const applyStep = (accountId: string, batch: ReadonlyArray<CommandRecord>, step: Step) =>
+  Effect.gen(function* () {
+    const repo = yield* CommandsRepo
+    const ids = batch.map(c => c.id)
+    switch (step._tag) {
+      case "Skip":
+      case "Claim":
+      case "Send":
+      case "Settle":
+        return DONE
+      case "Fail": {
+        const outcomes = batch.map(command => ({ command, status: "failed" as const, error: step.error }))
+        yield* repo.finish(accountId, { outcomes })
+        yield* observeFinished(outcomes)
+        yield* wakeSuccessors(accountId, batch)
+        return DONE
+      }
+      case "Delay":
+        if (step.mark !== null) {
+          yield* repo.park(ids, {
+            status: step.mark,
+            eta: new Date(step.until),
+            error: step.error,
+            needsCheck: step.needsCheck,
+            refundAttempt: step.refundAttempt
+          })
+        }
+        return delayUntil(step.until)
+      case "WaitForCredentials":
+        yield* repo.park(ids, {
+          status: "waiting_reauth",
+          eta: new Date(step.until),
+          error: step.error,
+          refundAttempt: step.refundAttempt
+        })
+        return delayUntil(step.until)
+    }
+  })

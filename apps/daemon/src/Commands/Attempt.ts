@@ -1,0 +1,204 @@
+import {
+  type Account,
+  afterAttempt,
+  afterCheck,
+  type BudgetTarget,
+  backoffAfter,
+  type Check,
+  COMMAND_OPERATION,
+  COMMAND_TYPES,
+  type CommandFacts,
+  carryOf,
+  commandBucket,
+  type Denied,
+  type ErrorInfo,
+  failureKind,
+  type Granted,
+  onRefused
+} from "@cliq-mirror/core"
+import { type CommandRecord, CommandsQuery, CommandsRepo } from "@cliq-mirror/db"
+import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
+import { Upstream } from "../Upstream.js"
+import { applyStep, delayUntil, settle } from "./Apply.js"
+import { planBatch } from "./Plan.js"
+import { sendBatch } from "./Send.js"
+import type { CommandTiming } from "./Timing.js"
+import { verifyEffect } from "./Verify.js"
+
+export const factsOf = (c: CommandRecord): CommandFacts => ({
+  type: c.type,
+  status: c.status,
+  attempts: c.attempts,
+  lastError: c.lastError,
+  eta: c.eta?.getTime() ?? null,
+  leaseUntil: c.leaseUntil?.getTime() ?? null,
+  needsCheck: c.needsCheck
+})
+
+/** The budget refused a slot: the command waits for its turn among the waiting commands of that bucket. */
+const refused = (command: CommandRecord, denied: Denied, error: ErrorInfo | null = null) =>
+  Effect.gen(function* () {
+    const upstream = yield* Upstream
+    const query = yield* CommandsQuery
+    const now = yield* Clock.currentTimeMillis
+    const types = COMMAND_TYPES.filter(t => commandBucket(t) === denied.bucket)
+    const ahead = yield* query.ahead({ accountIds: [command.accountId], types, commandIds: [command.id] })
+    const limit = upstream.budget.buckets[denied.bucket]
+    const step = onRefused(
+      factsOf(command),
+      {
+        ahead: ahead.get(command.id) ?? 0,
+        carry: carryOf(denied.bucket),
+        threshold: limit.threshold,
+        periodMs: limit.windowMs + upstream.budget.marginMs,
+        // The budget's clock is Redis': only the distance to its retryAt is meaningful here.
+        freesAt: now + Math.max(0, denied.retryAt - denied.now)
+      },
+      now,
+      error
+    )
+    return yield* applyStep(command.accountId, [command], step)
+  })
+
+/** When the bucket's lock ends after a throttle answer, on the local clock (null when the budget cannot say). */
+const lockEnd = (target: BudgetTarget, now: number) =>
+  Effect.flatMap(Upstream, upstream => upstream.budget.usage(target)).pipe(
+    Effect.map(u => (u.lockedUntil === null ? null : now + Math.max(0, u.lockedUntil - u.now))),
+    Effect.orElseSucceed(() => null)
+  )
+
+/** Renews the lease of the claimed commands while `work` runs, so that only a dead attempt can be taken over. */
+const withLease = <A, E, R>(ids: ReadonlyArray<string>, timing: CommandTiming, work: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const repo = yield* CommandsRepo
+    const every = Duration.millis(Math.max(50, Math.floor(timing.leaseMs / 3)))
+    const renew = repo.extendLease(ids, timing.leaseMs).pipe(
+      Effect.catchAll(e => Effect.logWarning("lease renewal failed", { error: e.message })),
+      Effect.delay(every),
+      Effect.repeat(Schedule.forever)
+    )
+    yield* Effect.forkScoped(renew)
+    return yield* work
+  }).pipe(Effect.scoped)
+
+const next = (attempts: number, timing: CommandTiming) =>
+  Effect.map(backoffAfter(attempts, timing.timeScale), backoff => ({ backoffMs: Duration.toMillis(backoff), timing }))
+
+/** Sends the batch with the slot taken for it, then settles, fails or parks it as the decider says. */
+const sendAndDecide = (
+  account: Account,
+  mine: CommandRecord,
+  batch: ReadonlyArray<CommandRecord>,
+  grant: Granted,
+  timing: CommandTiming
+) =>
+  Effect.gen(function* () {
+    const upstream = yield* Upstream
+    const sent = yield* Effect.either(sendBatch(account, mine, batch, grant))
+    if (Either.isRight(sent)) return yield* settle(account, sent.right)
+    const error = sent.left
+    const now = yield* Clock.currentTimeMillis
+    const lockedUntil =
+      failureKind(error) === "throttled" && error._tag === "CliqThrottled"
+        ? yield* lockEnd(upstream.target(account, error.operation), now)
+        : null
+    const step = afterAttempt(
+      factsOf(mine),
+      { _tag: "Failed", error, lockedUntil },
+      now,
+      yield* next(mine.attempts, timing)
+    )
+    return yield* applyStep(account.id, batch, step)
+  })
+
+const slotFor = (account: Account, command: CommandRecord, timing: CommandTiming) =>
+  Effect.flatMap(Upstream, upstream =>
+    upstream.budget.acquireWithin(
+      upstream.target(account, COMMAND_OPERATION[command.type]),
+      Duration.millis(timing.slotWaitMs)
+    )
+  )
+
+/** A claimed non-idempotent command whose earlier attempt may have taken effect: read upstream state, then act. */
+const checkThenSend = (account: Account, mine: CommandRecord, timing: CommandTiming) =>
+  Effect.gen(function* () {
+    const upstream = yield* Upstream
+    const verified = yield* Effect.either(verifyEffect(account, mine, Duration.millis(timing.slotWaitMs)))
+    const pending = { code: "verification_pending", message: "not re-sent until a check answers: no slot for the read" }
+    const now = yield* Clock.currentTimeMillis
+    let check: Check
+    if (Either.isRight(verified)) check = Option.isSome(verified.right) ? { _tag: "Present" } : { _tag: "Absent" }
+    else {
+      const error = verified.left
+      if (error._tag === "ReadRefused") return yield* refused({ ...mine, needsCheck: true }, error.denied, pending)
+      const lockedUntil =
+        error._tag === "CliqThrottled" ? yield* lockEnd(upstream.target(account, error.operation), now) : null
+      check = { _tag: "Unanswered", error, lockedUntil }
+    }
+    const step = afterCheck(factsOf(mine), check, now, yield* next(mine.attempts, timing))
+    if (step._tag === "Settle" && Either.isRight(verified) && Option.isSome(verified.right)) {
+      return yield* settle(account, verified.right.value)
+    }
+    if (step._tag !== "Send") return yield* applyStep(account.id, [mine], step)
+    const checked = { ...mine, needsCheck: false }
+    const decision = yield* slotFor(account, checked, timing)
+    if (decision._tag === "Denied") return yield* refused(checked, decision)
+    return yield* sendAndDecide(account, checked, [checked], decision, timing)
+  })
+
+/**
+ * One attempt of a command the decider let through (`Claim`): plan what the call carries, take the slot (a bounded
+ * wait), claim in PostgreSQL (which keeps two workers from running one command), check first when the decider says so,
+ * send, and do what comes next.
+ */
+export const attempt = (
+  account: Account,
+  command: CommandRecord,
+  claim: { readonly verifyFirst: boolean; readonly reclaim: boolean },
+  timing: CommandTiming
+) =>
+  Effect.gen(function* () {
+    const repo = yield* CommandsRepo
+    const upstream = yield* Upstream
+    let mine = command
+    if (claim.reclaim) {
+      const taken = yield* repo.reclaimStalled(command.id, timing.leaseMs)
+      if (taken === undefined) return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+      mine = taken
+    }
+    if (claim.verifyFirst) {
+      if (!claim.reclaim) {
+        const [taken] = yield* repo.claim([command.id], timing.leaseMs)
+        // Another attempt holds it: this job stays, so that the command still has one if that attempt parks it.
+        if (taken === undefined) return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+        mine = taken
+      }
+      return yield* withLease([mine.id], timing, checkThenSend(account, mine, timing))
+    }
+    const planned = claim.reclaim ? [mine] : yield* planBatch(mine)
+    const decision = yield* slotFor(account, mine, timing)
+    if (decision._tag === "Denied") return yield* refused(mine, decision)
+    const claimed = claim.reclaim
+      ? [mine]
+      : yield* repo.claim(
+          planned.map(c => c.id),
+          timing.leaseMs
+        )
+    const own = claimed.find(c => c.id === command.id)
+    if (own === undefined) {
+      // Another job's call carries this command now: the slot goes back, and what this job took is left to its own jobs.
+      yield* Effect.ignore(upstream.budget.refund(decision))
+      yield* repo.park(
+        claimed.map(c => c.id),
+        { status: "queued", eta: null, error: null, refundAttempt: true }
+      )
+      // This job's command is in another attempt's call, which may yet park it unfinished: the job stays until then.
+      return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+    }
+    const batch = planned.flatMap(p => claimed.filter(c => c.id === p.id))
+    return yield* withLease(
+      batch.map(c => c.id),
+      timing,
+      sendAndDecide(account, own, batch, decision, timing)
+    )
+  })

@@ -1,0 +1,210 @@
+// npx tsx bench/fleet.bench.ts [--accounts N] [--chats N] [--quick]
+// One daemon process polling many small accounts from one CLIQ_ACCOUNTS_FILE against the simulator (in this process,
+// time-scaled): time until every account is mirrored, freshness of changes made afterwards, how stale the most
+// neglected account gets, the daemon's memory, and the simulator's violations. Everything it creates is removed.
+import { writeFile } from "node:fs/promises"
+import { cpus, loadavg } from "node:os"
+import { join } from "node:path"
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import type postgres from "postgres"
+import type { RunningSimulator } from "../apps/simulator/src/index.js"
+import { spawnDaemon } from "./support/Processes.js"
+import { pool, scratchDatabase, scratchRedisPrefix } from "./support/Scratch.js"
+import { fixed, grouped, mib, percentile, table } from "./support/Stats.js"
+import { simulator, tempDir } from "./support/Upstream.js"
+
+const argv = process.argv.slice(2)
+const option = (name: string) => {
+  const at = argv.indexOf(`--${name}`)
+  return at < 0 ? undefined : argv[at + 1]
+}
+const quick = argv.includes("--quick")
+const ACCOUNTS = Number(option("accounts") ?? (quick ? 200 : 1_000))
+const CHATS = Number(option("chats") ?? 200)
+const TIME_SCALE = 0.05
+const POLL_INTERVAL_MS = 10_000
+const CHANGES = quick ? 20 : 60
+const CHANGE_SPAN_MS = 30_000
+const MIRROR_DEADLINE_MS = 15 * 60_000
+
+const accountId = (i: number) => `acct-${String(i + 1).padStart(4, "0")}`
+
+/** Chats each user can learn of (listed by search, or by the closed listing once removed), by account id. */
+const expectedCounts = (sim: RunningSimulator) => {
+  const counts = new Map<string, number>()
+  for (const t of sim.state.chats()) {
+    if (t.deleted) continue
+    for (const u of t.users)
+      if ((u.member || u.removed) && (!u.removed || u.closed))
+        counts.set(accountId(u.userIndex), (counts.get(accountId(u.userIndex)) ?? 0) + 1)
+  }
+  return counts
+}
+
+const mirroredCounts = (sql: postgres.Sql) =>
+  Effect.promise(() =>
+    sql<Array<{ account_id: string; n: number }>>`select account_id, count(*)::int as n from chats group by account_id`
+      .then(rows => new Map(rows.map(r => [r.account_id, r.n])))
+      .catch(() => new Map<string, number>())
+  )
+
+const staleness = (sql: postgres.Sql) =>
+  Effect.promise(() =>
+    sql<Array<{ oldest: number | null; fresh: number }>>`
+      select max(extract(epoch from now() - last_success_at) * 1000)::float8 as oldest,
+             count(*) filter (where last_success_at > now() - ${3 * POLL_INTERVAL_MS} * interval '1 millisecond')::int as fresh
+      from sync_state where stream = 'incremental'`.then(rows => rows[0]!)
+  )
+
+const lastMessageIds = (sql: postgres.Sql, keys: ReadonlyArray<{ accountId: string; chatId: string }>) =>
+  Effect.promise(() =>
+    sql<Array<{ account_id: string; chat_id: string; message_id: string | null }>>`
+      select account_id, chat_id, last_message_info ->> 'message_id' as message_id from chats
+      where (account_id, chat_id) in (select * from unnest(${keys.map(k => k.accountId)}::text[], ${keys.map(k => k.chatId)}::text[]))`.then(
+      rows => new Map(rows.map(r => [`${r.account_id}/${r.chat_id}`, r.message_id]))
+    )
+  )
+
+const main = Effect.gen(function* () {
+  const cpu = cpus()
+  yield* Console.log(
+    `\n## Fleet benchmark — ${new Date().toISOString().slice(0, 16)}Z, ${cpu.length} × ${cpu[0]?.model.trim() ?? "?"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at start${quick ? " (--quick)" : ""}`
+  )
+  yield* Console.log(
+    `${ACCOUNTS} accounts (simulator users) over ${CHATS} seeded chats, one daemon, time scale ${TIME_SCALE}, POLL_INTERVAL_MS ${POLL_INTERVAL_MS}`
+  )
+  const sim = yield* simulator({ users: ACCOUNTS, chats: CHATS, timeScale: TIME_SCALE, seed: 10 })
+  const expected = expectedCounts(sim)
+  const expectedRows = [...expected.values()].reduce((a, b) => a + b, 0)
+  const db = yield* scratchDatabase("fleet")
+  const { prefix, redisUrl } = yield* scratchRedisPrefix("fleet")
+  const dir = yield* tempDir("fleet")
+  const file = join(dir, "accounts.json")
+  yield* Effect.promise(() =>
+    writeFile(
+      file,
+      JSON.stringify(
+        sim.state.accounts().map((a, i) => ({ id: accountId(i), access_token: a.token, client_id: "sim-client-id" }))
+      )
+    )
+  )
+  const sql = yield* pool(db.url, 2)
+  const started = Date.now()
+  const daemon = yield* spawnDaemon({
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    CLIQ_ACCOUNTS_FILE: file,
+    CLIQ_API_BASE_URL: sim.apiBaseUrl,
+    CLIQ_TIME_SCALE: String(TIME_SCALE),
+    POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
+    LOG_LEVEL: "warn"
+  })
+
+  let peakRssKib = 0
+  const sample = () => {
+    const s = daemon.stats()
+    if (s) peakRssKib = Math.max(peakRssKib, s.rssKib)
+    return s
+  }
+  let mirroredAt = 0
+  let progress = 0
+  while (true) {
+    sample()
+    if (!daemon.running()) return yield* Effect.die(new Error(`the daemon exited:\n${daemon.tail()}`))
+    const counts = yield* mirroredCounts(sql)
+    const done = [...expected].filter(([id, n]) => counts.get(id) === n).length
+    if (done === expected.size) {
+      mirroredAt = Date.now()
+      break
+    }
+    if (Date.now() - started > MIRROR_DEADLINE_MS) {
+      return yield* Effect.die(new Error(`only ${done} of ${expected.size} accounts mirrored\n${daemon.tail()}`))
+    }
+    if (Date.now() - progress > 15_000) {
+      progress = Date.now()
+      yield* Console.log(
+        `  ${Math.round((Date.now() - started) / 1000)} s: ${done} of ${expected.size} accounts mirrored`
+      )
+    }
+    yield* Effect.sleep("500 millis")
+  }
+  const mirroredRss = sample()
+
+  // Changes after the backfill, spread over the span, each to a random account's chat: how long until mirrored.
+  let seed = 7
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed / 2 ** 31
+  }
+  const candidates = sim.state
+    .chats()
+    .filter(t => !t.deleted && t.participantIds.length > 1)
+    .flatMap(t =>
+      t.users.filter(u => u.member && !u.removed && !u.closed).map(u => ({ accountId: accountId(u.userIndex), t }))
+    )
+  const pending = new Map<string, { readonly at: number; readonly messageId: string }>()
+  const delays: Array<number> = []
+  const changeStart = Date.now()
+  let made = 0
+  while (made < CHANGES || pending.size > 0) {
+    sample()
+    while (made < CHANGES && Date.now() - changeStart >= (made * CHANGE_SPAN_MS) / CHANGES) {
+      const pick = candidates[Math.floor(random() * candidates.length)]!
+      const message = sim.state.postMessage(pick.t.chatId)
+      pending.set(`${pick.accountId}/${pick.t.chatId}`, { at: Date.now(), messageId: message.messageId })
+      made++
+    }
+    const seen = yield* lastMessageIds(
+      sql,
+      [...pending.keys()].map(k => {
+        const [accountId, chatId] = k.split("/") as [string, string]
+        return { accountId, chatId }
+      })
+    )
+    for (const [key, change] of pending) {
+      if (seen.get(key) === change.messageId) {
+        delays.push(Date.now() - change.at)
+        pending.delete(key)
+      }
+    }
+    if (Date.now() - changeStart > CHANGE_SPAN_MS + 10 * POLL_INTERVAL_MS) {
+      return yield* Effect.die(new Error(`${pending.size} changes never mirrored\n${daemon.tail()}`))
+    }
+    yield* Effect.sleep("100 millis")
+  }
+  const stale = yield* staleness(sql)
+  const end = sample()
+  const violations = sim.state.violations().length
+  const failures = daemon.count("sync pass failed")
+  yield* daemon.stop
+
+  const sorted = delays.sort((a, b) => a - b)
+  const rss = end?.rssKib ?? 0
+  yield* Console.log(
+    table(["measure", "value"], "lr", [
+      ["accounts / mirrored chats", `${grouped(ACCOUNTS)} / ${grouped(expectedRows)}`],
+      ["every account mirrored after", `${fixed((mirroredAt - started) / 1000)} s`],
+      [
+        `change → mirrored (${CHANGES} changes over ${CHANGE_SPAN_MS / 1000} s), p50 / p95 / max`,
+        `${fixed(percentile(sorted, 0.5) / 1000)} / ${fixed(percentile(sorted, 0.95) / 1000)} / ${fixed(sorted.at(-1)! / 1000)} s`
+      ],
+      [
+        `accounts with an incremental pass in the last ${(3 * POLL_INTERVAL_MS) / 1000} s / most stale`,
+        `${grouped(stale.fresh)} / ${fixed((stale.oldest ?? 0) / 1000)} s`
+      ],
+      [
+        "daemon RSS when mirrored / at the end / peak sampled",
+        `${mib(mirroredRss?.rssKib ?? 0)} / ${mib(rss)} / ${mib(peakRssKib)}`
+      ],
+      ["RSS per account (end RSS / accounts)", `${fixed(rss / ACCOUNTS, 0)} KiB`],
+      ["daemon CPU time", `${fixed((end?.cpuMs ?? 0) / 1000)} s`],
+      ["simulator violations", String(violations)]
+    ])
+  )
+  if (violations > 0) return yield* Effect.die(new Error(`${violations} violations`))
+  if (failures > 0) yield* Console.log(`(${failures} failed sync passes logged, retried)`)
+})
+
+NodeRuntime.runMain(Effect.scoped(main))
