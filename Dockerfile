@@ -12,6 +12,10 @@ COPY apps/daemon/package.json apps/daemon/
 COPY apps/api/package.json apps/api/
 COPY apps/server/package.json apps/server/
 COPY apps/demo/package.json apps/demo/
+COPY packages/client/package.json packages/client/
+COPY apps/cli/package.json apps/cli/
+# The root postinstall applies patches/ (a fix to the PostgreSQL driver: see patches/README.md).
+COPY patches patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY packages packages
@@ -24,7 +28,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     MALLOC_MMAP_THRESHOLD_=268435456 \
     MALLOC_TRIM_THRESHOLD_=268435456 \
-    API_HOST=0.0.0.0
+    API_HOST=0.0.0.0 \
+    METRICS_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
@@ -34,7 +39,11 @@ COPY apps/daemon/package.json apps/daemon/
 COPY apps/api/package.json apps/api/
 COPY apps/server/package.json apps/server/
 COPY apps/demo/package.json apps/demo/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY packages/client/package.json packages/client/
+COPY apps/cli/package.json apps/cli/
+# Without dev dependencies there is no patch-package: the driver comes patched from the build stage.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/node_modules/postgres node_modules/postgres
 COPY migrations migrations
 COPY --from=build /app/packages/core/dist packages/core/dist
 COPY --from=build /app/packages/db/dist packages/db/dist
@@ -43,6 +52,9 @@ COPY --from=build /app/apps/daemon/dist apps/daemon/dist
 COPY --from=build /app/apps/api/dist apps/api/dist
 COPY --from=build /app/apps/server/dist apps/server/dist
 COPY --from=build /app/apps/demo/dist apps/demo/dist
+COPY --from=build /app/packages/client/dist packages/client/dist
+COPY --from=build /app/apps/cli/dist apps/cli/dist
+COPY apps/cli/bin apps/cli/bin
 USER node
 EXPOSE 8080
 # The default command (daemon + API in one process) is ready when its API answers /readyz; docker-compose.yml gives

@@ -233,12 +233,12 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
           [
             "/v1/commands?status=done",
             "status",
-            "must be a comma-separated list of queued, waiting_rate_limit, running, succeeded, failed"
+            "must be a comma-separated list of queued, waiting_rate_limit, waiting_reauth, running, succeeded, failed, cancelled"
           ],
           [
             "/v1/commands?status=",
             "status",
-            "must be a comma-separated list of queued, waiting_rate_limit, running, succeeded, failed"
+            "must be a comma-separated list of queued, waiting_rate_limit, waiting_reauth, running, succeeded, failed, cancelled"
           ],
           [
             "/v1/commands?type=nap",
@@ -361,9 +361,11 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
         assert.deepStrictEqual(queue, {
           queued: 0,
           waiting_rate_limit: 0,
+          waiting_reauth: 0,
           running: 0,
           succeeded: 0,
           failed: 0,
+          cancelled: 0,
           ...Object.fromEntries(counts.map(c => [c.status, c.n]))
         })
         assert.isAbove(queue.queued!, 0)

@@ -158,6 +158,40 @@ layer(Seeded, { timeout: "2 minutes" })("POST /v1/bulk, batches and cancel", it 
     })
   )
 
+  it.effect("GET /v1/commands filters by batch, type, chat and time", () =>
+    Effect.gen(function* () {
+      const batch = (yield* send("POST", "/v1/bulk", { type: "close_chat", where: { unread: false, q: "read 24" } }))
+        .body as Accepted
+      assert.strictEqual(batch.matched, 10)
+      const list = (query: string) =>
+        Effect.map(send("GET", `/v1/commands?${query}`), r => {
+          assert.strictEqual(r.status, 200, r.text)
+          return (r.body as { data: ReadonlyArray<{ command_id: string; chat_id: string; type: string }> }).data
+        })
+      const ofBatch = yield* list(`batch_id=${batch.batch_id}&limit=100`)
+      assert.lengthOf(ofBatch, 10)
+      assert.isTrue(ofBatch.every(c => c.type === "close_chat"))
+      assert.lengthOf(yield* list(`batch_id=${batch.batch_id}&type=mute_chat`), 0)
+      assert.lengthOf(yield* list(`batch_id=${batch.batch_id}&type=close_chat`), 10)
+      const onChat = yield* list("chat_id=CT_0240&limit=100")
+      assert.deepStrictEqual(
+        onChat.map(c => c.type),
+        ["close_chat"]
+      )
+      const now = Date.now()
+      assert.lengthOf(yield* list(`batch_id=${batch.batch_id}&created_after=${now + 60_000}`), 0)
+      assert.lengthOf(yield* list(`batch_id=${batch.batch_id}&created_before=${now + 60_000}`), 10)
+      assert.lengthOf(yield* list(`batch_id=${batch.batch_id}&created_before=${now - 3_600_000}`), 0)
+      const paged = yield* send("GET", `/v1/commands?batch_id=${batch.batch_id}&limit=4`)
+      const cursor = (paged.body as { next_cursor: string }).next_cursor
+      const foreign = yield* send("GET", `/v1/commands?limit=4&cursor=${encodeURIComponent(cursor)}`)
+      assert.strictEqual(foreign.status, 400)
+      const bad = yield* send("GET", "/v1/commands?batch_id=nope")
+      assert.strictEqual(bad.status, 400)
+      assert.strictEqual((bad.body as { error: { field: string } }).error.field, "batch_id")
+    })
+  )
+
   it.effect("an unknown batch is a 404, a malformed id a 400", () =>
     Effect.gen(function* () {
       for (const path of ["", "/cancel", "/retry"]) {
@@ -172,6 +206,8 @@ layer(Seeded, { timeout: "2 minutes" })("POST /v1/bulk, batches and cancel", it 
 
   it.effect("more than 100,000 chats is refused, naming where", () =>
     Effect.gen(function* () {
+      const count = exec((_, sql) => sql<Array<{ n: number }>>`select count(*)::int as n from batches`)
+      const before = (yield* count)[0]!.n
       yield* exec(
         (_, sql) => sql`
           insert into chats (account_id, chat_id, name, chat_type, raw)
@@ -184,8 +220,7 @@ layer(Seeded, { timeout: "2 minutes" })("POST /v1/bulk, batches and cancel", it 
         assert.strictEqual(error.field, "where")
         assert.include(error.message, "100000")
       }
-      const stored = yield* exec((_, sql) => sql<Array<{ n: number }>>`select count(*)::int as n from batches`)
-      assert.strictEqual(stored[0]!.n, 1)
+      assert.strictEqual((yield* count)[0]!.n, before)
     })
   )
 })

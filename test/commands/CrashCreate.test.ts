@@ -36,10 +36,14 @@ describe("drill: the daemon dies twice while one create_chat is in flight", () =
         const creates = () => sim.state.requests().filter(r => r.operationId === "createChat")
         const inFlight = (n: number, output: () => string) =>
           Effect.gen(function* () {
-            const deadline = Date.now() + 45_000
+            // Generous: a daemon process starting on a loaded machine, then BullMQ's stall check (lock + interval,
+            // 10 s each at this scale) and the dead attempt's lease come before the next send.
+            const deadline = Date.now() + 75_000
             while (creates().length < n) {
-              if (Date.now() > deadline)
-                return yield* Effect.die(new Error(`no create #${n}\n${output().slice(-6000)}`))
+              if (Date.now() > deadline) {
+                yield* Effect.sync(() => console.log(`daemon output:\n${output().slice(-8000)}`))
+                return yield* Effect.die(new Error(`no create #${n}`))
+              }
               yield* Effect.sleep("50 millis")
             }
           })
@@ -55,7 +59,7 @@ describe("drill: the daemon dies twice while one create_chat is in flight", () =
         assert.strictEqual(sim.state.chats().filter(t => t.title === TITLE).length, 1)
 
         const third = yield* daemon(env)
-        const counts = yield* until(database, allFinal(1), 45_000, third.output)
+        const counts = yield* until(database, allFinal(1), 75_000, third.output)
         assert.deepStrictEqual(counts, { succeeded: 1 })
         const made = sim.state.chats().filter(t => t.title === TITLE)
         assert.strictEqual(made.length, 1)
@@ -68,6 +72,6 @@ describe("drill: the daemon dies twice while one create_chat is in flight", () =
         assert.strictEqual(row!.result!.verified, true)
         assert.deepStrictEqual(sim.state.violations(), [])
       }),
-    { timeout: 120_000 }
+    { timeout: 240_000 }
   )
 })

@@ -38,7 +38,7 @@ describe("drill: PostgreSQL restarts mid-drain", () => {
         ]
         assert.lengthOf(bodies, 300)
         yield* repo.intake(bodies.map(command), "default")
-        const d = yield* daemon({ ...env, LOG_LEVEL: "info" })
+        const d = yield* daemon(env)
         yield* until(database, counts => (counts.succeeded ?? 0) >= 60, 60_000, d.output)
         yield* pg.restart("immediate")
 

@@ -23,7 +23,7 @@ describe("drill: Redis loses its data mid-drain", () => {
           "default"
         )
         const since = sim.state.requests().at(-1)?.seq ?? 0
-        const d = yield* daemon({ ...env, LOG_LEVEL: "debug" })
+        const d = yield* daemon(env)
         yield* until(database, counts => (counts.succeeded ?? 0) >= 20, 45_000, d.output)
         yield* Effect.promise(() => redis.flushAll())
 

@@ -105,7 +105,9 @@ const drained = (database: DatabaseShape, timeoutMs: number, output: () => strin
       const counts = Object.fromEntries(rows.map(r => [r.status, r.n]))
       if ((counts.queued ?? 0) + (counts.waiting_rate_limit ?? 0) + (counts.running ?? 0) === 0) return counts
       if (Date.now() > deadline) {
-        return yield* Effect.die(new Error(`not drained: ${JSON.stringify(counts)}\n${output().slice(-3000)}`))
+        // The runner shows only an error's first line: the daemons' output goes to the test's stdout.
+        yield* Effect.sync(() => console.log(`daemon output:\n${output().slice(-8000)}`))
+        return yield* Effect.die(new Error(`not drained: ${JSON.stringify(counts)}`))
       }
       yield* Effect.sleep("250 millis")
     }
@@ -227,7 +229,8 @@ describe("two daemon processes", () => {
 
         // The first daemon's heartbeat is fresh while it runs, and gone once it has stopped.
         const beat = JSON.parse(readFileSync(heartbeat, "utf8")) as { at: string; postgres: string; redis: string }
-        assert.deepStrictEqual({ ...beat, at: "" }, { at: "", postgres: "ok", redis: "ok" })
+        // The heartbeat carries more (accounts, streams): this test needs its clock and the two connections.
+        assert.deepStrictEqual({ postgres: beat.postgres, redis: beat.redis }, { postgres: "ok", redis: "ok" })
         assert.isBelow(Date.now() - Date.parse(beat.at), 5_000)
         const exitCode = yield* Effect.promise(() => daemons[0]!.stop())
         assert.strictEqual(exitCode, 0, "the daemon did not stop cleanly within 15 s of SIGTERM")

@@ -118,25 +118,25 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
       const port = server.address._tag === "TcpAddress" ? server.address.port : 0
       const profile = mkdtempSync(join(tmpdir(), "status-chromium-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(profile, { recursive: true, force: true })))
-      const browser = yield* Effect.acquireRelease(
+      // A fresh, empty profile per run (--user-data-dir), as the persistent context takes it.
+      const context = yield* Effect.acquireRelease(
         Effect.promise(() =>
-          chromium.launch({
+          chromium.launchPersistentContext(profile, {
             executablePath: "/usr/bin/chromium",
-            args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`]
+            args: CHROMIUM_FLAGS,
+            viewport: { width: 390, height: 844 },
+            httpCredentials: { username: "ops", password: TOKEN }
           })
         ),
-        b => Effect.promise(() => b.close())
+        c => Effect.promise(() => c.close())
       )
       const page = yield* Effect.promise(async () => {
-        const context = await browser.newContext({
-          viewport: { width: 390, height: 844 },
-          httpCredentials: { username: "ops", password: TOKEN }
-        })
         const p = await context.newPage()
         const response = await p.goto(`http://127.0.0.1:${port}/status`)
         assert.strictEqual(response?.status(), 200)
         return p
       })
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as a reader sees it, is what is asserted
       const text = (selector: string) => Effect.promise(() => page.locator(selector).innerText())
 
       assert.strictEqual(yield* Effect.promise(() => page.title()), "cliq-mirror status")
@@ -151,7 +151,7 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
       const globex = yield* text('[data-account="globex"]')
       assert.include(globex, "credentials needs_reauthorisation: invalid_grant")
       assert.include(globex, "unauthorized: token refused (×3)")
-      assert.match(globex, /backing_off\s+10 min 0 s/)
+      assert.match(globex, /backing_off\s+10 min [0-9]+ s/)
 
       assert.strictEqual(
         yield* text('[data-bucket="acme/chats.list"] [data-test="used"]'),
@@ -173,13 +173,20 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
       assert.include(failed, "globex")
 
       const overflow = yield* Effect.promise(() =>
-        page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+        page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth")
       )
       assert.isAtMost(overflow, 0, "no sideways scrolling on a phone")
       const external = yield* Effect.promise(() =>
-        page.evaluate(() => [...document.querySelectorAll("script, link, img, iframe")].map(e => e.outerHTML))
+        page.evaluate<Array<string>>(
+          '[...document.querySelectorAll("script, link, img, iframe")].map(e => e.outerHTML)'
+        )
       )
       assert.deepStrictEqual(external, [], "no external assets")
+
+      const ready = yield* request("/readyz", { token: null })
+      assert.strictEqual(ready.status, 503, "the daemon recorded refused credentials and a failing stream")
+      assert.include(ready.text, "globex credentials refused (invalid_grant)")
+      assert.include(ready.text, "globex/incremental failing (unauthorized)")
 
       mkdirSync(ARTIFACTS, { recursive: true })
       yield* Effect.promise(() => page.screenshot({ path: join(ARTIFACTS, "status-page.png"), fullPage: true }))

@@ -17,7 +17,7 @@ describe("PostgreSQL restarted during a sync", () => {
   const prefix = uniqueRedisPrefix("pgrestart")
 
   beforeAll(async () => {
-    sim = await startSimulator({ port: 0, chats: 4000, users: 2, seed: 29, control: true, timeScale: 0.01 })
+    sim = await startSimulator({ port: 0, chats: 2000, users: 2, seed: 29, control: true, timeScale: 0.01 })
     pg = await Effect.runPromise(makeOwnPostgres().pipe(Scope.extend(scope)))
   })
   afterAll(async () => {
@@ -69,7 +69,7 @@ describe("PostgreSQL restarted during a sync", () => {
     const events = async () =>
       (await query(async sql => Number((await sql`select count(*) as n from events`)[0]!.n))) ?? 0
     const deadline = Date.now() + 75_000
-    while ((await events()) < 1000) {
+    while ((await events()) < 500) {
       if (daemon.exitCode() !== null)
         throw new Error(`daemon exited (${daemon.exitCode()}): ${daemon.output().slice(-3000)}`)
       if (Date.now() > deadline) throw new Error(`the backfill never started: ${daemon.output().slice(-3000)}`)

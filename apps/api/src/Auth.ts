@@ -24,18 +24,18 @@ export const AuthorizationLive = Layer.effect(
   Authorization,
   Effect.gen(function* () {
     const accepted = (yield* ApiTokens).map(t => digest(Redacted.value(t)))
+    // A plain function per request (no generator): it runs in front of every authenticated route.
     return {
       bearer: token =>
-        Effect.gen(function* () {
-          const request = yield* HttpServerRequest.HttpServerRequest
+        Effect.flatMap(HttpServerRequest.HttpServerRequest, request => {
           const header = request.headers.authorization
-          if (header === undefined) return yield* Effect.fail(Unauthorized.of("missing Authorization: Bearer <token>"))
+          if (header === undefined) return Effect.fail(Unauthorized.of("missing Authorization: Bearer <token>"))
           // The platform's bearer decoder only slices off seven characters; the scheme is checked here.
           const value = Redacted.value(token)
           if (!/^bearer /i.test(header) || value.length === 0 || value.length > MAX_TOKEN_LENGTH) {
-            return yield* Effect.fail(Unauthorized.of("Authorization must be: Bearer <token>"))
+            return Effect.fail(Unauthorized.of("Authorization must be: Bearer <token>"))
           }
-          if (!matchesAny(value, accepted)) return yield* Effect.fail(Unauthorized.of("unknown bearer token"))
+          return matchesAny(value, accepted) ? Effect.void : Effect.fail(Unauthorized.of("unknown bearer token"))
         })
     }
   })

@@ -23,7 +23,11 @@ export const commandFiltersFingerprint = (filters: CommandFilters): string => {
   const canonical = [
     filters.accountId ?? null,
     filters.statuses === undefined ? null : [...filters.statuses].sort(),
-    filters.types === undefined ? null : [...filters.types].sort()
+    filters.types === undefined ? null : [...filters.types].sort(),
+    filters.batchId ?? null,
+    filters.chatId ?? null,
+    filters.createdAfter?.toISOString() ?? null,
+    filters.createdBefore?.toISOString() ?? null
   ]
   return createHash("sha256").update(JSON.stringify(canonical)).digest("base64url").slice(0, 16)
 }

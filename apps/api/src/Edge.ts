@@ -42,6 +42,11 @@ const isBodyTooLarge = (u: unknown) =>
   u.cause instanceof Error &&
   u.cause.message === "maxBytes exceeded"
 
+const pathOf = (url: string) => {
+  const query = url.indexOf("?")
+  return query === -1 ? url : url.slice(0, query)
+}
+
 const toApiError = (cause: Cause.Cause<unknown>): Option.Option<ApiError> => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
@@ -89,38 +94,38 @@ export const EdgeLive = HttpApiBuilder.middleware(
     const routes = routeTemplates()
     const routeOf = (method: string, path: string) =>
       routes.find(r => r.method === method && r.pattern.test(path))?.template ?? "unmatched"
-    return app =>
-      Effect.gen(function* () {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const started = yield* Clock.currentTimeMillis
-        const length = Number(request.headers["content-length"] ?? "0")
-        const response =
-          length > MAX_BODY_BYTES
-            ? renderError(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`))
-            : yield* app.pipe(
-                HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
-                Effect.catchAllCause(cause =>
-                  Cause.isInterruptedOnly(cause)
-                    ? Effect.interrupt
-                    : Option.match(toApiError(cause), {
-                        onSome: error => Effect.succeed(renderError(error)),
-                        onNone: () =>
-                          Effect.as(
-                            Effect.logError("request failed", cause).pipe(
-                              Effect.annotateLogs({ method: request.method, path: request.url.split("?")[0] })
-                            ),
-                            renderError(Internal.instance)
-                          )
-                      })
-                )
+    const renderFailure = (request: HttpServerRequest.HttpServerRequest) => (cause: Cause.Cause<unknown>) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.interrupt
+        : Option.match(toApiError(cause), {
+            onSome: error => Effect.succeed(renderError(error)),
+            onNone: () =>
+              Effect.as(
+                Effect.logError("request failed", cause).pipe(
+                  Effect.annotateLogs({ method: request.method, path: request.url.split("?")[0] })
+                ),
+                renderError(Internal.instance)
               )
-        yield* countRequest(
-          routeOf(request.method, request.url.split("?")[0] ?? ""),
-          request.method,
-          response.status,
-          started
-        )
-        return response
-      })
+          })
+    // Per request: a few plain steps (no generator), since this runs in front of every route.
+    return app =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, request =>
+        Effect.flatMap(Clock.currentTimeMillis, started => {
+          const length = Number(request.headers["content-length"] ?? "0")
+          const answered =
+            length > MAX_BODY_BYTES
+              ? Effect.succeed(renderError(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`)))
+              : Effect.catchAllCause(
+                  // No GET route reads a body: the limit is set only where one can be read.
+                  request.method === "GET"
+                    ? app
+                    : HttpIncomingMessage.withMaxBodySize(app, Option.some(MAX_BODY_BYTES)),
+                  renderFailure(request)
+                )
+          return Effect.tap(answered, response =>
+            countRequest(routeOf(request.method, pathOf(request.url)), request.method, response.status, started)
+          )
+        })
+      )
   })
 )

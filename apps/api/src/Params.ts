@@ -234,6 +234,18 @@ export const ListCommandsParams = Schema.Struct({
     )
   ),
   account_id: Schema.optional(Id("Only this account's commands")),
+  batch_id: Schema.optional(
+    param(
+      Schema.String,
+      "must be a UUID",
+      raw => (UUID.test(raw) ? Option.some(raw.toLowerCase()) : Option.none()),
+      s => s,
+      "Only the commands of this batch (POST /v1/bulk)"
+    )
+  ),
+  chat_id: Schema.optional(Id("Only commands on this chat (clear_unread: its first chat)")),
+  created_after: Schema.optional(Time("Taken in strictly after")),
+  created_before: Schema.optional(Time("Taken in strictly before")),
   limit: Schema.optional(Limit),
   cursor: Schema.optional(text(1, MAX_CURSOR_LENGTH, "Opaque cursor from next_cursor"))
 })

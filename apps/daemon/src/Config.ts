@@ -10,6 +10,7 @@ import {
 import { DatabasePoolSize, DatabaseUrl } from "@cliq-mirror/db"
 import { Config } from "effect"
 import { MetricsConfig } from "./MetricsConfig.js"
+import { RetentionConfig } from "./Retention.js"
 import { timeScaleGuard } from "./Sync/TimeScaleGuard.js"
 
 const ms = (name: string, fallback: number, min: number) => integerSetting(name, fallback, min, " (milliseconds)")
@@ -44,6 +45,7 @@ export const DaemonSettings = [
   CommandConcurrency,
   HeartbeatConfig,
   MetricsConfig,
+  RetentionConfig,
   loadBucketTable,
   loadAccounts,
   timeScaleGuard

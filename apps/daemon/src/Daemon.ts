@@ -7,6 +7,7 @@ import { OutboxRelayLive } from "./Commands/OutboxRelay.js"
 import { HeartbeatLive } from "./Heartbeat.js"
 import { MigrateLive, MirrorLive } from "./Infra.js"
 import { MetricsServerLive } from "./MetricsServer.js"
+import { RetentionLive } from "./Retention.js"
 import { PollersLive } from "./Sync/Pollers.js"
 
 /** The daemon: account pollers, the outbox relay, the command worker and the heartbeat over the shared infrastructure. */
@@ -15,7 +16,8 @@ export const DaemonLive = Layer.mergeAll(
   CommandWorkerLive,
   OutboxRelayLive,
   HeartbeatLive,
-  Layer.discard(MetricsServerLive)
+  Layer.discard(MetricsServerLive),
+  RetentionLive
 ).pipe(
   Layer.provide(CommandQueue.Default),
   Layer.provide(Accounts.Default),

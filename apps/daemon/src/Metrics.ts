@@ -57,8 +57,14 @@ export const syncFailures = new Gauge({
 
 export const eventsAppended = new Gauge({
   name: "cliq_events_appended",
-  help: "Events the stream has appended to the log since it was created",
+  help: "Events the stream's own passes appended to the log since it was created",
   labelNames: ["account", "stream"] as const,
+  registers: [registry]
+})
+
+export const eventsLogHead = new Gauge({
+  name: "cliq_events_max_seq",
+  help: "Highest seq in the event log: every event appended by any process",
   registers: [registry]
 })
 

@@ -10,6 +10,7 @@ import {
   commandsUnfinished,
   credentialsOk,
   eventsAppended,
+  eventsLogHead,
   registry,
   syncFailures,
   syncLag,
@@ -89,6 +90,7 @@ export const makeScrape = Effect.gen(function* () {
       sql<Array<{ account_id: string; reason: string | null }>>`
         select account_id, reason from account_credentials where state <> 'ok'`
   )
+  const logHead = database.use((_, sql) => sql<Array<{ seq: string | null }>>`select max(seq) as seq from events`)
   const unfinished = database.use(
     (_, sql) => sql<Array<{ status: string; n: string }>>`
       select status, count(*) as n from commands
@@ -107,7 +109,10 @@ export const makeScrape = Effect.gen(function* () {
   })
 
   const refresh = Effect.gen(function* () {
-    const [rows, judged, counts] = yield* Effect.all([streamRows, health, unfinished], { concurrency: 3 })
+    const [rows, judged, counts, head] = yield* Effect.all([streamRows, health, unfinished, logHead], {
+      concurrency: 4
+    })
+    eventsLogHead.set(Number(head[0]?.seq ?? 0))
     syncLag.reset()
     syncFailures.reset()
     eventsAppended.reset()

@@ -6,6 +6,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Redacted } from "effect"
 import { DemoConfig, DemoSettings } from "./Config.js"
 import { DEMO_TIME_SCALE, demoUpstream } from "./DemoUpstream.js"
+import { walkThrough } from "./WalkThrough.js"
 
 // The server as this process runs: its compiled main.js under node, its source under tsx (same execArgv).
 const SERVER = fileURLToPath(import.meta.resolve("@cliq-mirror/server"))
@@ -51,10 +52,8 @@ const demo = Effect.gen(function* () {
       "",
       `cliq-mirror demo: simulator at ${sim.url} (control API under /_sim), mirror API at ${api}`,
       `  token: ${token}`,
-      `  curl -H 'Authorization: Bearer ${token}' '${api}/v1/chats?limit=5'`,
-      `  curl -H 'Authorization: Bearer ${token}' '${api}/v1/events?after=0&limit=20'`,
-      `  curl -H 'Authorization: Bearer ${token}' ${api}/v1/sync/status`,
-      `  curl -H 'Authorization: Bearer ${token}' -H 'content-type: application/json' -d '{"type":"mute_chat","chat_id":"<a chat_id>"}' ${api}/v1/commands`,
+      "  Try it with the CLI (the bulk run follows its batch until every chat is read):",
+      ...walkThrough(api, token),
       `  docs: ${api}/docs — Ctrl-C stops everything`,
       ""
     ].join("\n")

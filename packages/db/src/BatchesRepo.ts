@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto"
 import { type CommandInput, type CommandStatus, stableJson } from "@cliq-mirror/core"
-import { and, count, sql as dsql, type SQL } from "drizzle-orm"
+import { and, count, desc, sql as dsql, type SQL } from "drizzle-orm"
 import { Data, Effect, Either } from "effect"
 import type postgres from "postgres"
+import { type ChatFilters, chatColumns, filterConditions } from "./ChatsQuery.js"
 import { IdempotencyConflict, intakeTx, OUTBOX_CHANNEL } from "./CommandIntake.js"
 import { type CommandRecord, commandColumns, decodeCommandRow, fromDriver } from "./CommandRecord.js"
 import { type RetryOutcome, retryTx } from "./CommandsQuery.js"
-import { type ChatFilters, filterConditions } from "./ChatsQuery.js"
 import { Database } from "./Database.js"
 import { appendEvents } from "./EventAppend.js"
 import { chats } from "./schema.js"
@@ -202,7 +202,7 @@ export class BatchesRepo extends Effect.Service<BatchesRepo>()("@cliq-mirror/db/
                 e instanceof BatchTooLarge || e instanceof IdempotencyConflict ? Either.left(e) : Promise.reject(e)
             )
         )
-        .pipe(Effect.flatMap(x => x))
+        .pipe(Effect.flatten)
 
     const get = Effect.fn("BatchesRepo.get")(function* (id: string) {
       return yield* database.use(async (_, sql) => {
@@ -278,6 +278,22 @@ export class BatchesRepo extends Effect.Service<BatchesRepo>()("@cliq-mirror/db/
         )
       )
 
+    /** The most recently modified of the chats a request matches. */
+    const sample = Effect.fn("BatchesRepo.sample")(function* (
+      filters: ChatFilters,
+      needsLastMessage: boolean,
+      limit: number
+    ) {
+      return yield* database.use(db =>
+        db
+          .select(chatColumns)
+          .from(chats)
+          .where(conditionsOf(filters, needsLastMessage))
+          .orderBy(dsql`${chats.lastModifiedTime} desc nulls last`, desc(chats.chatId))
+          .limit(limit)
+      )
+    })
+
     /** Commands of these accounts and types still waiting for their call (ahead of anything taken in now). */
     const pending = Effect.fn("BatchesRepo.pending")(function* (
       accountIds: ReadonlyArray<string>,
@@ -294,6 +310,7 @@ export class BatchesRepo extends Effect.Service<BatchesRepo>()("@cliq-mirror/db/
 
     return {
       match,
+      sample,
       pending,
       create,
       get,
@@ -304,4 +321,3 @@ export class BatchesRepo extends Effect.Service<BatchesRepo>()("@cliq-mirror/db/
   }),
   dependencies: [Database.Default]
 }) {}
-

@@ -37,7 +37,7 @@ export interface ChatListRequest {
 }
 
 /** The columns the API shows (not `raw`, `last_message_time` or `last_seq`): read nothing else on the hot path. */
-const chatColumns = {
+export const chatColumns = {
   accountId: chats.accountId,
   chatId: chats.chatId,
   name: chats.name,
@@ -140,12 +140,13 @@ const keyOf = (sort: ChatSort, row: MirroredChatRow & { readonly sortName: strin
     : { sort, lastModifiedTime: row.lastModifiedTime, chatId: row.chatId, accountId: row.accountId }
 
 // The read routes' statements are prepared (postgres.js keeps one per text and connection): one round trip each, no
-// parse or plan per request.
+// parse or plan per request. Their methods are untraced: `Effect.fn` builds a span and captures a stack per call, and
+// nothing exports traces.
 export class ChatsQuery extends Effect.Service<ChatsQuery>()("@cliq-mirror/db/ChatsQuery", {
   effect: Effect.gen(function* () {
     const database = yield* Database
 
-    const list = Effect.fn("ChatsQuery.list")(function* (request: ChatListRequest) {
+    const list = Effect.fnUntraced(function* (request: ChatListRequest) {
       const conditions = filterConditions(request.filters)
       if (request.after !== undefined) {
         conditions.push(afterKey(request.after, request.filters.accountId !== undefined))
@@ -200,12 +201,12 @@ export class ChatsQuery extends Effect.Service<ChatsQuery>()("@cliq-mirror/db/Ch
       .prepare("chat_members")
 
     /** Without an account, a chat id present in several accounts resolves to the lowest account id. */
-    const get = Effect.fn("ChatsQuery.get")(function* (chatId: string, accountId?: string) {
+    const get = Effect.fnUntraced(function* (chatId: string, accountId?: string) {
       const rows = yield* chatById(chatId, accountId)
       return Option.fromNullable(rows[0])
     })
 
-    const members = Effect.fn("ChatsQuery.members")(function* (chatId: string, accountId?: string) {
+    const members = Effect.fnUntraced(function* (chatId: string, accountId?: string) {
       const [chat] = yield* locate(chatId, accountId)
       if (chat === undefined) return Option.none<ChatMembers>()
       const rows = yield* database.use(() => membersOf.execute({ accountId: chat.accountId, chatId }))

@@ -22,6 +22,10 @@ export interface CommandFilters {
   readonly statuses?: ReadonlyArray<CommandStatus> | undefined
   readonly types?: ReadonlyArray<string> | undefined
   readonly accountId?: string | undefined
+  readonly batchId?: string | undefined
+  readonly chatId?: string | undefined
+  readonly createdAfter?: Date | undefined
+  readonly createdBefore?: Date | undefined
 }
 
 /** Newest first: created_at descending, then id descending. */
@@ -111,6 +115,15 @@ export class CommandsQuery extends Effect.Service<CommandsQuery>()("@cliq-mirror
       if (filters.statuses !== undefined) where.push(`status = any(${bind([...filters.statuses])}::text[])`)
       if (filters.types !== undefined) where.push(`type = any(${bind([...filters.types])}::text[])`)
       if (filters.accountId !== undefined) where.push(`account_id = ${bind(filters.accountId)}`)
+      if (filters.batchId !== undefined)
+        where.push(`batch_id = ${bind(filters.batchId)}::uuid and batch_id is not null`)
+      if (filters.chatId !== undefined) where.push(`chat_id = ${bind(filters.chatId)} and chat_id is not null`)
+      if (filters.createdAfter !== undefined) {
+        where.push(`created_at > ${bind(filters.createdAfter.toISOString())}::timestamptz`)
+      }
+      if (filters.createdBefore !== undefined) {
+        where.push(`created_at < ${bind(filters.createdBefore.toISOString())}::timestamptz`)
+      }
       if (after !== undefined) {
         where.push(`(created_at, id) < (${bind(after.createdAt)}::timestamptz, ${bind(after.id)}::uuid)`)
       }

@@ -300,6 +300,19 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
           .limit(limit)
       )
 
+    /** Of these ids, those whose command is still unfinished. */
+    const unfinishedOf = (ids: ReadonlyArray<string>) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : database
+            .use(db =>
+              db
+                .select({ id: commands.id })
+                .from(commands)
+                .where(and(inArray(commands.id, [...ids]), unfinished))
+            )
+            .pipe(Effect.map(rows => rows.map(r => r.id)))
+
     /** A row that does not decode cannot run: it fails, visibly, with the field that broke. */
     const failUndecodable = (e: CommandRowInvalid) =>
       database
@@ -339,6 +352,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
       unenqueued: Effect.fn("CommandsRepo.unenqueued")(unenqueued),
       markEnqueued: Effect.fn("CommandsRepo.markEnqueued")(markEnqueued),
       enqueuedUnfinished: Effect.fn("CommandsRepo.enqueuedUnfinished")(enqueuedUnfinished),
+      unfinishedOf: Effect.fn("CommandsRepo.unfinishedOf")(unfinishedOf),
       failUndecodable: Effect.fn("CommandsRepo.failUndecodable")(failUndecodable)
     } as const
   })

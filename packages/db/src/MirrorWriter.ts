@@ -36,7 +36,11 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
         )
       )
 
-    /** A transaction on a connection of its own, rolled back when the scope closes unless it committed. */
+    /**
+     * A transaction on a connection of its own, rolled back when the scope closes unless it committed. If the server
+     * closed the connection, the rollback fails with CONNECTION_CLOSED and `release` leaves the connection to the pool
+     * (the driver as patched in patches/, see patches/README.md: upstream it crashes the process, porsager/postgres#1208).
+     */
     const transaction = Effect.acquireRelease(
       database.use(async (_, sql) => {
         const conn = await sql.reserve()

@@ -251,20 +251,14 @@ export const commands = pgTable(
       .where(sql`${t.status} in ('queued', 'waiting_rate_limit')`),
     index("commands_chat_order").on(t.accountId, t.chatId, t.intakeSeq),
     index("commands_outbox").on(t.intakeSeq).where(sql`${t.enqueuedAt} is null`),
-    index("commands_unfinished")
-      .on(t.intakeSeq)
-      .where(sql`${t.status} not in ('succeeded', 'failed', 'cancelled')`),
+    index("commands_unfinished").on(t.intakeSeq).where(sql`${t.status} not in ('succeeded', 'failed', 'cancelled')`),
     index("commands_finished_completed")
       .on(t.completedAt)
       .where(sql`${t.status} in ('succeeded', 'failed', 'cancelled')`),
     index("commands_batch").on(t.batchId, t.status).where(sql`${t.batchId} is not null`),
-    index("commands_batch_recent")
-      .on(t.batchId, t.createdAt.desc(), t.id.desc())
-      .where(sql`${t.batchId} is not null`),
+    index("commands_batch_recent").on(t.batchId, t.createdAt.desc(), t.id.desc()).where(sql`${t.batchId} is not null`),
     index("commands_type_recent").on(t.type, t.createdAt.desc(), t.id.desc()),
-    index("commands_chat_recent")
-      .on(t.chatId, t.createdAt.desc(), t.id.desc())
-      .where(sql`${t.chatId} is not null`),
+    index("commands_chat_recent").on(t.chatId, t.createdAt.desc(), t.id.desc()).where(sql`${t.chatId} is not null`),
     index("commands_clear_unread_chats")
       .using("gin", sql`(${t.payload} -> 'chat_ids')`)
       .where(sql`${t.type} = 'clear_unread' and ${t.status} not in ('succeeded', 'failed', 'cancelled')`)

@@ -8,9 +8,8 @@ import {
   parseCommand,
   RateBudget
 } from "@cliq-mirror/core"
-import { type BatchState, BatchesRepo, type BulkTarget, MAX_BATCH_CHATS } from "@cliq-mirror/db/BatchesRepo"
+import { BatchesRepo, type BatchState, type BulkTarget, MAX_BATCH_CHATS } from "@cliq-mirror/db/BatchesRepo"
 import type { ChatFilters } from "@cliq-mirror/db/ChatsQuery"
-import { ChatsQuery } from "@cliq-mirror/db/ChatsQuery"
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Either, Option } from "effect"
 import { ApiAccounts } from "../Accounts.js"
@@ -25,7 +24,10 @@ import { parseTime } from "../Params.js"
 const SAMPLE = 10
 const RESERVED = new Set(["type", "where", "account_id", "idempotency_key", "dry_run", "chat_id", "chat_ids"])
 
-const timeOf = (field: string, value: string | number | undefined): Either.Either<Date | undefined, InvalidParameter> =>
+const timeOf = (
+  field: string,
+  value: string | number | undefined
+): Either.Either<Date | undefined, InvalidParameter> =>
   value === undefined
     ? Either.right(undefined)
     : Option.match(parseTime(String(value)), {
@@ -86,7 +88,6 @@ const batchStatus = (counts: Readonly<Record<string, number>>) =>
 export const BulkLive = HttpApiBuilder.group(Api, "bulk", handlers =>
   Effect.gen(function* () {
     const repo = yield* BatchesRepo
-    const chats = yield* ChatsQuery
     const accounts = yield* ApiAccounts
     const etas = yield* CommandEta
     const maybeBudget = yield* Effect.serviceOption(RateBudget)
@@ -155,13 +156,11 @@ export const BulkLive = HttpApiBuilder.group(Api, "bulk", handlers =>
           if (payload.dry_run === true) {
             const match = yield* repo.match(filters, needsLastMessage)
             if (match.matched > MAX_BATCH_CHATS) return yield* Effect.fail(tooMany(match.matched))
-            const sample = yield* chats.list({ filters, sort: "recent", limit: SAMPLE })
+            const sample = yield* repo.sample(filters, needsLastMessage, SAMPLE)
             const body: typeof BulkPreview.Encoded = {
               dry_run: true,
               matched: match.matched,
-              sample: sample.rows
-                .filter(r => !needsLastMessage || r.lastMessageInfo?.message_id != null)
-                .map(toChatJson),
+              sample: sample.map(toChatJson),
               upstream_calls: callsFor(payload.type, match.perAccount),
               eta: yield* etaOf(payload.type, match.perAccount)
             }

@@ -23,7 +23,11 @@ import { DEFAULT_LIMIT, type ListCommandsParams } from "../Params.js"
 const filtersOf = (p: ListCommandsParams): CommandFilters => ({
   statuses: p.status,
   types: p.type,
-  accountId: p.account_id
+  accountId: p.account_id,
+  batchId: p.batch_id,
+  chatId: p.chat_id,
+  createdAfter: p.created_after,
+  createdBefore: p.created_before
 })
 
 const accepted = (a: Accepted) => ({ command_id: a.command.id, status: a.command.status })

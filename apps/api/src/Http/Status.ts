@@ -45,7 +45,7 @@ export interface StatusView {
 /** Seconds between reloads of the page. */
 export const STATUS_REFRESH_SECONDS = 10
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c)
 
 export const duration = (ms: number): string => {
@@ -69,26 +69,26 @@ const accountSection = (a: StatusAccount) => {
   const rows = a.streams
     .map(
       s =>
-        `<tr><td>${escape(s.stream)}</td><td>${escape(s.status)}</td><td>${
+        `<tr><td>${escapeHtml(s.stream)}</td><td>${escapeHtml(s.status)}</td><td>${
           s.lagMs === null ? "—" : duration(s.lagMs)
-        }</td><td class="${s.lastError === null ? "" : "bad"}">${
-          s.lastError === null ? "—" : `${escape(s.lastError)} (×${s.consecutiveFailures})`
+        }</td><td class="err${s.lastError === null ? "" : " bad"}">${
+          s.lastError === null ? "—" : `${escapeHtml(s.lastError)} (×${s.consecutiveFailures})`
         }</td></tr>`
     )
     .join("\n")
-  return `<section class="account" data-account="${escape(a.accountId)}">
-<h3>${escape(a.accountId)} <span class="${a.credentials === "ok" ? "ok" : "bad"}" data-test="credentials">credentials ${escape(
+  return `<section class="account" data-account="${escapeHtml(a.accountId)}">
+<h3>${escapeHtml(a.accountId)} <span class="${a.credentials === "ok" ? "ok" : "bad"}" data-test="credentials">credentials ${escapeHtml(
     a.credentials
-  )}${a.credentialsReason === null ? "" : `: ${escape(a.credentialsReason)}`}</span></h3>
+  )}${a.credentialsReason === null ? "" : `: ${escapeHtml(a.credentialsReason)}`}</span></h3>
 ${backfill}
-<table><thead><tr><th>Stream</th><th>State</th><th>Lag</th><th>Last error</th></tr></thead>
-<tbody>${rows === "" ? `<tr><td colspan="4">not synced yet</td></tr>` : rows}</tbody></table>
+<div class="wrap"><table><thead><tr><th>Stream</th><th>State</th><th>Lag</th><th>Last error</th></tr></thead>
+<tbody>${rows === "" ? `<tr><td colspan="4">not synced yet</td></tr>` : rows}</tbody></table></div>
 </section>`
 }
 
 const bucketRow = (b: BucketUsage, now: Date) => {
   const locked = b.lockedUntil !== null && b.lockedUntil.getTime() > now.getTime()
-  return `<tr data-bucket="${escape(`${b.accountId}/${b.bucket}`)}"><td>${escape(b.accountId)}</td><td>${escape(
+  return `<tr data-bucket="${escapeHtml(`${b.accountId}/${b.bucket}`)}"><td>${escapeHtml(b.accountId)}</td><td>${escapeHtml(
     b.bucket
   )}</td><td><meter min="0" max="${b.threshold}" high="${Math.ceil(b.threshold * 0.8)}" value="${
     b.usedInWindow
@@ -108,7 +108,8 @@ body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;padding:.75rem;max-width:6
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem;border-bottom:1px solid #ccc}h3{font-size:1rem}
 table{border-collapse:collapse;width:100%;margin:.25rem 0 1rem}
 .wrap{overflow-x:auto}
-td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #e4e4e4;vertical-align:top;word-break:break-word}
+td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #e4e4e4;vertical-align:top}
+.err,code{overflow-wrap:anywhere}
 meter{width:6rem;vertical-align:middle}.ok{color:#17692f}.bad{color:#a4161a;font-weight:600}
 .account{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.25rem .75rem;margin-bottom:.75rem}
 small{color:#666}
@@ -123,7 +124,7 @@ ${view.accounts.length === 0 ? "<p>No accounts yet.</p>" : view.accounts.map(acc
 <tbody>${view.buckets.map(b => bucketRow(b, view.now)).join("\n")}</tbody></table></div>
 <h2>Command queue</h2>
 <table id="queue"><thead><tr><th>Status</th><th>Commands</th></tr></thead><tbody>${view.queue
-  .map(q => `<tr data-status="${escape(q.status)}"><td>${escape(q.status)}</td><td>${q.count}</td></tr>`)
+  .map(q => `<tr data-status="${escapeHtml(q.status)}"><td>${escapeHtml(q.status)}</td><td>${q.count}</td></tr>`)
   .join("\n")}</tbody></table>
 <h2>Recent failed commands</h2>
 ${
@@ -132,9 +133,9 @@ ${
     : `<div class="wrap"><table id="failed"><thead><tr><th>Finished</th><th>Account</th><th>Type</th><th>Error</th><th>Id</th></tr></thead><tbody>${view.failed
         .map(
           f =>
-            `<tr><td>${time(f.completedAt)}</td><td>${escape(f.accountId)}</td><td>${escape(f.type)}</td><td>${escape(
+            `<tr><td>${time(f.completedAt)}</td><td>${escapeHtml(f.accountId)}</td><td>${escapeHtml(f.type)}</td><td>${escapeHtml(
               f.error
-            )}</td><td><code>${escape(f.id)}</code></td></tr>`
+            )}</td><td><code>${escapeHtml(f.id)}</code></td></tr>`
         )
         .join("\n")}</tbody></table></div>`
 }
@@ -149,7 +150,7 @@ export const readStatus = Effect.gen(function* () {
   const database = yield* Database
   const budget = yield* BudgetStatus
   const data = yield* database.use(async (_, sql) => {
-    const [{ now }] = await sql<[{ now: Date }]>`select now() as now`
+    const [{ now }] = await sql<[{ now: string }]>`select now() as now`
     const accounts = await sql<Array<{ id: string }>>`select id from accounts order by id`
     const streams = await sql<
       Array<{
@@ -172,7 +173,7 @@ export const readStatus = Effect.gen(function* () {
         items: string
         estimated_total: string
         eta_ms: string
-        updated_at: Date
+        updated_at: string
       }>
     >`select account_id, covered, items, estimated_total, eta_ms, updated_at from backfill_progress
       where stream = 'incremental'`
@@ -185,7 +186,7 @@ export const readStatus = Effect.gen(function* () {
         account_id: string
         type: string
         last_error: { code: string; message: string } | null
-        completed_at: Date | null
+        completed_at: string | null
       }>
     >`select id, account_id, type, last_error, completed_at from commands
       where status = 'failed'
@@ -196,7 +197,7 @@ export const readStatus = Effect.gen(function* () {
   const buckets = yield* budget.snapshot(ids)
   const counts = new Map(data.queue.map(q => [q.status, Number(q.n)]))
   const view: StatusView = {
-    now: data.now,
+    now: new Date(data.now),
     accounts: ids.map(accountId => {
       const cred = data.credentials.find(c => c.account_id === accountId)
       const fill = data.backfill.find(b => b.account_id === accountId)
@@ -223,7 +224,7 @@ export const readStatus = Effect.gen(function* () {
                 items: Number(fill.items),
                 estimatedTotal: Number(fill.estimated_total),
                 etaMs: Number(fill.eta_ms),
-                updatedAt: fill.updated_at
+                updatedAt: new Date(fill.updated_at)
               }
       }
     }),
@@ -237,7 +238,7 @@ export const readStatus = Effect.gen(function* () {
       accountId: f.account_id,
       type: f.type,
       error: f.last_error === null ? "—" : `${f.last_error.code}: ${f.last_error.message}`,
-      completedAt: f.completed_at
+      completedAt: f.completed_at === null ? null : new Date(f.completed_at)
     }))
   }
   return view

@@ -18,8 +18,10 @@ const WorkerLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const queue = yield* CommandQueue
     const concurrency = yield* CommandConcurrency
-    // A job whose process died is handed back after this long (BullMQ's stall check), scaled like every wait.
+    // A job whose process died is handed back after this long (BullMQ's stall check), scaled like every wait. The
+    // check runs four times per lock period: a stalled job is seen two checks after its lock ended, not two locks.
     const lock = Math.min(30_000, commandTiming((yield* DaemonConfig).timeScale).leaseMs)
+    const stalledInterval = Math.ceil(lock / 4)
     type Deps = Effect.Effect.Context<ReturnType<typeof processCommand>>
     const runtime = yield* Effect.runtime<Deps>()
     const run = Runtime.runPromise(runtime)
@@ -46,7 +48,7 @@ const WorkerLive = Layer.scopedDiscard(
                 throw new DelayedError()
               }
             },
-            { connection, prefix: queue.prefix, concurrency, autorun: true, lockDuration: lock, stalledInterval: lock }
+            { connection, prefix: queue.prefix, concurrency, autorun: true, lockDuration: lock, stalledInterval }
           )
       ),
       w =>

@@ -20,7 +20,8 @@ export const sweepOnce = Effect.gen(function* () {
   while (true) {
     const rows = yield* repo.enqueuedUnfinished(after, BATCH)
     if (rows.length === 0) return readded
-    const missing = new Set(yield* queue.missing(rows.map(r => r.id)))
+    // A job that ended between the two reads is not missing: only commands still unfinished after the check count.
+    const missing = new Set(yield* repo.unfinishedOf(yield* queue.missing(rows.map(r => r.id))))
     const now = yield* Clock.currentTimeMillis
     const stranded = rows.filter(r => missing.has(r.id))
     if (stranded.length > 0) {
