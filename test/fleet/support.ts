@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs"
+import { rmSync, writeFileSync } from "node:fs"
 import { createServer as httpCreateServer, request as httpRequest } from "node:http"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -43,6 +43,7 @@ export const fleetEnvironment = (options: {
     yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
     const database = yield* makeDatabase({ url: Redacted.make(db.url), max: 4 })
     const file = join(tmpdir(), `cliq-mirror-accounts-${process.pid}-${Date.now()}.json`)
+    yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(file, { force: true })))
     const ids = sim.state.accounts().map((_, i) => accountId(i))
     writeFileSync(
       file,
