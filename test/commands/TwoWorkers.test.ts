@@ -9,11 +9,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Queue } from "bullmq"
 import { Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
-import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
 import { daemonEnv, startDaemon } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
-import { visibleTruth } from "../sync/truth.js"
+import { scopedSimulator } from "../support/simulator.js"
+import { groupChats, strangers } from "./drill.js"
 import { command } from "./harness.js"
 
 const TIME_SCALE = 0.02
@@ -22,10 +22,7 @@ const WINDOW_MS = 60_000 * TIME_SCALE
 /** A simulator, a fresh database with CommandsRepo over it, a Redis prefix and the daemon's environment. */
 const environment = (chats: number, seed: number) =>
   Effect.gen(function* () {
-    const sim = yield* Effect.acquireRelease(
-      Effect.promise(() => startSimulator({ port: 0, control: true, timeScale: TIME_SCALE, chats, users: 3, seed })),
-      s => Effect.promise(() => s.close())
-    )
+    const sim = yield* scopedSimulator({ control: true, timeScale: TIME_SCALE, chats, users: 3, seed })
     const db = yield* testDatabase
     const prefix = uniqueRedisPrefix("two")
     yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
@@ -112,23 +109,6 @@ const drained = (database: DatabaseShape, timeoutMs: number, output: () => strin
       yield* Effect.sleep("250 millis")
     }
   }).pipe(Effect.orDie)
-
-const groupChats = (sim: RunningSimulator) =>
-  visibleTruth(sim).filter(
-    t =>
-      t.chatType === "group_chat" &&
-      t.users[0]!.member &&
-      !t.users[0]!.removed &&
-      !t.users[0]!.closed &&
-      t.lastMessage !== null &&
-      t.participantCount <= 20
-  )
-
-const strangers = (sim: RunningSimulator, participants: ReadonlyArray<string>) =>
-  sim.state
-    .people()
-    .filter(p => p.active && !p.guest && !p.account && !participants.includes(p.userId))
-    .map(p => p.userId)
 
 /** Deterministic interleaving, so that every bucket has work from the first moment on. */
 const interleave = <A>(lists: ReadonlyArray<ReadonlyArray<A>>): Array<A> => {

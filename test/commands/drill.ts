@@ -1,8 +1,9 @@
 import { CommandsRepo, Database, makeDatabase } from "@cliq-mirror/db"
 import { Effect, Layer, Redacted } from "effect"
-import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
+import type { RunningSimulator } from "../../apps/simulator/src/index.js"
 import { daemonEnv, startDaemon } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
+import { scopedSimulator } from "../support/simulator.js"
 import { visibleTruth } from "../sync/truth.js"
 
 export const TIME_SCALE = 0.02
@@ -17,19 +18,13 @@ export const drillEnvironment = (options: {
   readonly databaseUrl?: string
 }) =>
   Effect.gen(function* () {
-    const sim = yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        startSimulator({
-          port: 0,
-          control: true,
-          timeScale: TIME_SCALE,
-          chats: options.chats,
-          users: 3,
-          seed: options.seed
-        })
-      ),
-      s => Effect.promise(() => s.close())
-    )
+    const sim = yield* scopedSimulator({
+      control: true,
+      timeScale: TIME_SCALE,
+      chats: options.chats,
+      users: 3,
+      seed: options.seed
+    })
     const db = options.databaseUrl === undefined ? yield* testDatabase : { url: options.databaseUrl }
     const database = yield* makeDatabase({ url: Redacted.make(db.url), max: 4 })
     const repo = yield* Effect.provide(

@@ -5,10 +5,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeDatabase } from "@cliq-mirror/db"
 import { Effect, Redacted } from "effect"
-import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
+import type { RunningSimulator } from "../../apps/simulator/src/index.js"
 import { type DaemonProcess, startDaemon } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedSimulator } from "../support/simulator.js"
 import { visibleTruth } from "../sync/truth.js"
 
 export const API_TOKEN = "fleet-secret"
@@ -25,19 +26,13 @@ export const fleetEnvironment = (options: {
   readonly clientId?: string
 }) =>
   Effect.gen(function* () {
-    const sim = yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        startSimulator({
-          port: 0,
-          control: true,
-          timeScale: options.timeScale,
-          chats: options.chats,
-          users: options.users,
-          seed: options.seed
-        })
-      ),
-      s => Effect.promise(() => s.close())
-    )
+    const sim = yield* scopedSimulator({
+      control: true,
+      timeScale: options.timeScale,
+      chats: options.chats,
+      users: options.users,
+      seed: options.seed
+    })
     const db = yield* testDatabase
     const prefix = uniqueRedisPrefix("fleet")
     yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
