@@ -1,4 +1,5 @@
 // npm run bench -- read-api [--sizes 100000,1000000] [--seconds 10] [--quick] [--mix <name prefix>] [--profile <dir>]
+//   [--database <url>]: measure against a database seeded by an earlier run (kept, not seeded again; --sizes names it)
 // The read API (`npm run api` as a child process) against a mirror of N chats seeded by SQL, 16 keep-alive clients in
 // this process, side by side with a bare node:http + postgres.js server (bench/support/ReadApiBare.ts) returning the
 // same rows and columns from the same database: requests/s, p50 and p99 for each request mix.
@@ -26,6 +27,7 @@ const option = (name: string) => {
 const QUICK = argv.includes("--quick")
 const PROFILE = option("profile")
 const ONLY = option("mix")
+const DATABASE = option("database")
 const SIZES = (option("sizes") ?? (QUICK ? "20000" : "100000,1000000")).split(",").map(Number)
 const SECONDS = Number(option("seconds") ?? (QUICK ? 3 : 10))
 const WARMUP_SECONDS = QUICK ? 1 : 2
@@ -201,16 +203,18 @@ const runSize = (n: number) =>
   Effect.scoped(
     Effect.gen(function* () {
       const { redisUrl } = yield* BenchConfig
-      const database = yield* scratchDatabase(`read_${n}`)
+      const database = DATABASE === undefined ? yield* scratchDatabase(`read_${n}`) : { url: DATABASE }
       yield* migrateDatabase(database.url)
       const sql = yield* pool(database.url)
       const seedStarted = performance.now()
       const ids = yield* Effect.promise(async () => {
-        const indexes = await sql.unsafe<Array<{ indexname: string; indexdef: string }>>(SECONDARY_INDEXES)
-        for (const { indexname } of indexes) await sql.unsafe(`drop index "${indexname}"`)
-        await sql.unsafe(seedChats(n)).simple()
-        for (const { indexdef } of indexes) await sql.unsafe(indexdef)
-        await sql.unsafe("vacuum analyze chats")
+        if (DATABASE === undefined) {
+          const indexes = await sql.unsafe<Array<{ indexname: string; indexdef: string }>>(SECONDARY_INDEXES)
+          for (const { indexname } of indexes) await sql.unsafe(`drop index "${indexname}"`)
+          await sql.unsafe(seedChats(n)).simple()
+          for (const { indexdef } of indexes) await sql.unsafe(indexdef)
+          await sql.unsafe("vacuum analyze chats")
+        }
         const rows = await sql<Array<{ chat_id: string }>>`
           select chat_id from chats tablesample system (1) repeatable (7) limit 5000`
         return rows.map(r => r.chat_id)

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 
@@ -29,7 +29,7 @@ const APPS = /^(apps\/|@cliq-mirror\/(api|daemon|simulator|server))/
 
 describe("dependency direction: apps → packages/db → packages/core", () => {
   it("packages/core knows no Postgres, no queue, no other package and no app", () => {
-    expect(
+    assert.deepStrictEqual(
       violations("packages/core/src", [
         /^postgres$/,
         /^drizzle-orm/,
@@ -37,20 +37,21 @@ describe("dependency direction: apps → packages/db → packages/core", () => {
         /@cliq-mirror\/db/,
         /^packages\/db/,
         APPS
-      ])
-    ).toEqual([])
+      ]),
+      []
+    )
   })
 
   it("the scan sees imports (so the checks below can fail)", () => {
-    expect(violations("apps/daemon/src", [/@cliq-mirror\/db/]).length).toBeGreaterThan(5)
+    assert.isAbove(violations("apps/daemon/src", [/@cliq-mirror\/db/]).length, 5)
   })
 
   it("packages/db imports no app and no queue", () => {
-    expect(violations("packages/db/src", [APPS, /^bullmq/])).toEqual([])
+    assert.deepStrictEqual(violations("packages/db/src", [APPS, /^bullmq/]), [])
   })
 
   it("the simulator imports only packages/core", () => {
-    expect(
+    assert.deepStrictEqual(
       violations("apps/simulator/src", [
         /@cliq-mirror\/(db|api|daemon|server)/,
         /^packages\/db/,
@@ -58,20 +59,23 @@ describe("dependency direction: apps → packages/db → packages/core", () => {
         /^postgres$/,
         /^drizzle-orm/,
         /^bullmq/
-      ])
-    ).toEqual([])
+      ]),
+      []
+    )
   })
 
   it("the API and the daemon meet only through Postgres and the queue", () => {
-    expect(
+    assert.deepStrictEqual(
       violations("apps/api/src", [
         /@cliq-mirror\/(daemon|simulator|server)/,
         /^apps\/(daemon|simulator|server)/,
         /^bullmq/
-      ])
-    ).toEqual([])
-    expect(
-      violations("apps/daemon/src", [/@cliq-mirror\/(api|simulator|server)/, /^apps\/(api|simulator|server)/])
-    ).toEqual([])
+      ]),
+      []
+    )
+    assert.deepStrictEqual(
+      violations("apps/daemon/src", [/@cliq-mirror\/(api|simulator|server)/, /^apps\/(api|simulator|server)/]),
+      []
+    )
   })
 })

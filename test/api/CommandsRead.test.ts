@@ -21,6 +21,7 @@ interface CommandView {
   readonly completed_at: string | null
   readonly superseded_by: string | null
   readonly eta: string | null
+  readonly batch_id: string | null
   readonly params: Record<string, unknown>
   readonly result: Record<string, unknown> | null
 }
@@ -80,6 +81,7 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
         assert.deepStrictEqual(Object.keys(view).sort(), [
           "account_id",
           "attempts",
+          "batch_id",
           "chat_id",
           "command_id",
           "completed_at",
@@ -108,6 +110,7 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
             completed_at: null,
             superseded_by: null,
             eta: "",
+            batch_id: null,
             params: { chat_id: "g1", title: "Renamed" },
             result: null
           }
@@ -390,6 +393,12 @@ layer(apiTestLayer({ redisPrefix: prefix }), { timeout: "2 minutes", excludeTest
           "409"
         ])
         assert.includeMembers(Object.keys(doc.components.schemas), ["CommandRequest", "Command", "CommandPage"])
+        const command = doc.components.schemas.Command as {
+          properties: Record<string, unknown>
+          required: Array<string>
+        }
+        assert.includeMembers(Object.keys(command.properties), ["batch_id", "superseded_by", "eta"])
+        assert.include(command.required, "batch_id")
       })
     )
   }

@@ -166,11 +166,22 @@ layer(Seeded, { timeout: "2 minutes" })("POST /v1/bulk, batches and cancel", it 
       const list = (query: string) =>
         Effect.map(send("GET", `/v1/commands?${query}`), r => {
           assert.strictEqual(r.status, 200, r.text)
-          return (r.body as { data: ReadonlyArray<{ command_id: string; chat_id: string; type: string }> }).data
+          return (
+            r.body as {
+              data: ReadonlyArray<{ command_id: string; chat_id: string; type: string; batch_id: string | null }>
+            }
+          ).data
         })
       const ofBatch = yield* list(`batch_id=${batch.batch_id}&limit=100`)
       assert.lengthOf(ofBatch, 10)
       assert.isTrue(ofBatch.every(c => c.type === "close_chat"))
+      assert.deepStrictEqual(new Set(ofBatch.map(c => c.batch_id)), new Set([batch.batch_id]))
+      const one = yield* send("GET", `/v1/commands/${ofBatch[0]!.command_id}`)
+      assert.strictEqual((one.body as { batch_id: string | null }).batch_id, batch.batch_id)
+      const alone = yield* send("POST", "/v1/commands", { type: "close_chat", chat_id: "CT_0001" })
+      const aloneId = (alone.body as { command_id: string }).command_id
+      const aloneView = yield* send("GET", `/v1/commands/${aloneId}`)
+      assert.strictEqual((aloneView.body as { batch_id: string | null }).batch_id, null)
       assert.lengthOf(yield* list(`batch_id=${batch.batch_id}&type=mute_chat`), 0)
       assert.lengthOf(yield* list(`batch_id=${batch.batch_id}&type=close_chat`), 10)
       const onChat = yield* list("chat_id=CT_0240&limit=100")

@@ -3,6 +3,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { Accounts } from "../../apps/daemon/src/Accounts.js"
 import { incrementalPass } from "../../apps/daemon/src/Sync/Incremental.js"
+import type { ChatTruth } from "../../apps/simulator/src/index.js"
 import { Simulator, sql, syncHarness } from "../sync/harness.js"
 import { visibleTruth } from "../sync/truth.js"
 import { command, settled, submit, WorkerLive } from "./harness.js"
@@ -29,55 +30,69 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
       const [account] = (yield* Accounts).all
       yield* incrementalPass(account!, 2000)
       const g = yield* groupsOf
+      const read = g[0]!
+      const unread = g[1]!
+      const clearedA = g[2]!
+      const clearedB = g[3]!
+      const renamed = g[4]!
+      const historyOff = g[5]!
+      const historyCleared = g[6]!
+      const closed = g[7]!
+      const grown = g[8]!
+      const shrunk = g[9]!
+      const forkSource = g[10]!
+      const left = g[11]!
+      const muted = g[12]!
+      const unmuted = g[13]!
       const dmTarget = strangers(sim, [])[0]!
       const me = sim.state.accounts()[0]!.userId
-      const toAdd = strangers(sim, g[8]!.participantIds).slice(0, 2)
-      const toRemove = g[9]!.participantIds.filter(id => id !== me && id !== g[9]!.creatorId).slice(0, 1)
+      const toAdd = strangers(sim, grown.participantIds).slice(0, 2)
+      const toRemove = shrunk.participantIds.filter(id => id !== me && id !== shrunk.creatorId).slice(0, 1)
       const groupMembers = strangers(sim, []).slice(1, 4)
-      const forkedFrom = sim.state.chat(g[10]!.chatId)!
+      const forkedFrom = sim.state.chat(forkSource.chatId)!
       const dmsBefore = sim.state.chats().filter(t => t.chatType === "direct_message").length
       const commands = yield* submit(
-        { type: "mark_as_read", chat_id: g[0]!.chatId, last_message_id: g[0]!.lastMessage!.messageId },
-        { type: "mark_as_unread", chat_id: g[1]!.chatId, message_id: g[1]!.lastMessage!.messageId },
-        { type: "clear_unread", chat_ids: [g[2]!.chatId, g[3]!.chatId] },
-        { type: "update_title", chat_id: g[4]!.chatId, title: "Renamed through the queue" },
-        { type: "update_history_status", chat_id: g[5]!.chatId, history_status: "disabled" },
-        { type: "clear_local_history", chat_id: g[6]!.chatId },
-        { type: "close_chat", chat_id: g[7]!.chatId },
-        { type: "add_members", chat_id: g[8]!.chatId, user_ids: toAdd },
-        { type: "remove_members", chat_id: g[9]!.chatId, user_ids: toRemove },
+        { type: "mark_as_read", chat_id: read.chatId, last_message_id: read.lastMessage!.messageId },
+        { type: "mark_as_unread", chat_id: unread.chatId, message_id: unread.lastMessage!.messageId },
+        { type: "clear_unread", chat_ids: [clearedA.chatId, clearedB.chatId] },
+        { type: "update_title", chat_id: renamed.chatId, title: "Renamed through the queue" },
+        { type: "update_history_status", chat_id: historyOff.chatId, history_status: "disabled" },
+        { type: "clear_local_history", chat_id: historyCleared.chatId },
+        { type: "close_chat", chat_id: closed.chatId },
+        { type: "add_members", chat_id: grown.chatId, user_ids: toAdd },
+        { type: "remove_members", chat_id: shrunk.chatId, user_ids: toRemove },
         { type: "create_chat", chat_type: "group_chat", user_ids: groupMembers, title: "Queue-made" },
         { type: "create_chat", chat_type: "direct_message", user_id: dmTarget },
         {
           type: "fork_chat",
-          chat_id: g[10]!.chatId,
-          message_id: g[10]!.lastMessage!.messageId,
+          chat_id: forkSource.chatId,
+          message_id: forkSource.lastMessage!.messageId,
           title: "Forked",
           include_participants: true
         },
-        { type: "leave_chat", chat_id: g[11]!.chatId },
-        { type: "mute_chat", chat_id: g[12]!.chatId },
-        { type: "unmute_chat", chat_id: g[13]!.chatId }
+        { type: "leave_chat", chat_id: left.chatId },
+        { type: "mute_chat", chat_id: muted.chatId },
+        { type: "unmute_chat", chat_id: unmuted.chatId }
       )
       const done = yield* settled(commands)
       for (const c of done) assert.strictEqual(c.status, "succeeded", `${c.type}: ${JSON.stringify(c.lastError)}`)
 
-      const truth = (i: number) => sim.state.chat(g[i]!.chatId)!
-      const mine = (i: number) => truth(i).users.find(u => u.userIndex === 0)!
-      assert.strictEqual(mine(0).unreadCount, 0)
-      assert.isAbove(mine(1).unreadCount, 0)
-      assert.strictEqual(mine(2).unreadCount + mine(3).unreadCount, 0)
-      assert.strictEqual(truth(4).title, "Renamed through the queue")
-      assert.isFalse(truth(5).historyEnabled)
-      assert.isNotNull(mine(6).clearedAtMs)
-      assert.isTrue(mine(7).closed)
+      const truth = (chat: ChatTruth) => sim.state.chat(chat.chatId)!
+      const mine = (chat: ChatTruth) => truth(chat).users.find(u => u.userIndex === 0)!
+      assert.strictEqual(mine(read).unreadCount, 0)
+      assert.isAbove(mine(unread).unreadCount, 0)
+      assert.strictEqual(mine(clearedA).unreadCount + mine(clearedB).unreadCount, 0)
+      assert.strictEqual(truth(renamed).title, "Renamed through the queue")
+      assert.isFalse(truth(historyOff).historyEnabled)
+      assert.isNotNull(mine(historyCleared).clearedAtMs)
+      assert.isTrue(mine(closed).closed)
       assert.lengthOf(toAdd, 2)
-      assert.includeMembers([...truth(8).participantIds], toAdd)
+      assert.includeMembers([...truth(grown).participantIds], toAdd)
       assert.lengthOf(toRemove, 1)
-      assert.notInclude([...truth(9).participantIds], toRemove[0]!)
-      assert.isTrue(mine(11).removed)
-      assert.isTrue(mine(12).muted)
-      assert.isFalse(mine(13).muted)
+      assert.notInclude([...truth(shrunk).participantIds], toRemove[0]!)
+      assert.isTrue(mine(left).removed)
+      assert.isTrue(mine(muted).muted)
+      assert.isFalse(mine(unmuted).muted)
       const made = sim.state.chats().filter(t => t.title === "Queue-made")
       assert.strictEqual(made.length, 1)
       assert.sameMembers([...made[0]!.participantIds], [...new Set([me, ...groupMembers])])
@@ -104,11 +119,11 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
         s => s<Array<{ chat_id: string; name: string; muted: boolean; closed: boolean; removed: boolean }>>`
           select chat_id, name, muted, closed, removed from chats`
       )
-      const row = (i: number) => mirror.find(r => r.chat_id === g[i]!.chatId)!
-      assert.strictEqual(row(4).name, "Renamed through the queue")
-      assert.isTrue(row(7).closed)
-      assert.isTrue(row(11).removed)
-      assert.isTrue(row(12).muted)
+      const row = (chat: ChatTruth) => mirror.find(r => r.chat_id === chat.chatId)!
+      assert.strictEqual(row(renamed).name, "Renamed through the queue")
+      assert.isTrue(row(closed).closed)
+      assert.isTrue(row(left).removed)
+      assert.isTrue(row(muted).muted)
       assert.isTrue(mirror.some(r => r.name === "Queue-made"))
       const types = yield* sql(
         s => s<Array<{ type: string; n: number }>>`
@@ -172,8 +187,9 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
       )
       const done = yield* settled(commands)
       assert.isTrue(done.every(c => c.status === "succeeded"))
-      assert.strictEqual(done[0]!.supersededBy, done[1]!.id)
-      assert.strictEqual(done[4]!.supersededBy, done[5]!.id)
+      const [first, second, , , mute, unmute] = done
+      assert.strictEqual(first!.supersededBy, second!.id)
+      assert.strictEqual(mute!.supersededBy, unmute!.id)
       const ops = sim.state
         .requests(since)
         .filter(r => r.path.includes(id) || r.operationId === "bulkReadStatusUpdate")
@@ -213,10 +229,13 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
       assert.isTrue(titlesDone.every(c => c.status === "succeeded"))
       const log = sim.state.requests(since)
       const throttled = log.find(r => r.outcome === "fault:throttle")!
-      // Calls already in flight when the 429 arrived may land just after it; none is sent during the lock
-      // (10 minutes at time scale 0.01), and the bucket is used again once it ends.
+      // Calls granted before the 429 was read may land just after it (the simulator shares this test's process, so on
+      // a loaded machine its clock reads them late): at most one per other title, within a second. None is sent later
+      // during the lock (10 minutes at time scale 0.01), and the bucket is used again once it ends.
       const titleCalls = log.filter(r => r.operationId === "updateTitle" && r.seq > throttled.seq)
-      const duringLock = titleCalls.filter(r => r.atMs > throttled.atMs + 250 && r.atMs < throttled.atMs + 6_000 - 50)
+      const inFlight = titleCalls.filter(r => r.atMs <= throttled.atMs + 1_000)
+      assert.isAtMost(inFlight.length, titles.length - 1)
+      const duringLock = titleCalls.filter(r => r.atMs > throttled.atMs + 1_000 && r.atMs < throttled.atMs + 6_000 - 50)
       assert.deepStrictEqual(duringLock, [])
       const afterLock = titleCalls.filter(r => r.atMs >= throttled.atMs + 6_000 - 50)
       assert.isNotEmpty(afterLock)
@@ -228,15 +247,15 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
   it.effect("retries what may succeed, fails what cannot, and never creates a chat twice", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator
-      const g = (yield* groupsOf).slice(340, 360)
+      const [toClose, toMute] = (yield* groupsOf).slice(340, 342)
       const channel = visibleTruth(sim).find(t => t.chatType === "channel" && !t.users[0]!.removed)!
       sim.state.injectFault({ operation: "closeChat", kind: "error_code", code: "chat_operation_failed", count: 2 })
       sim.state.injectFault({ operation: "muteChat", kind: "status", status: 500, count: 50 })
       sim.state.injectFault({ operation: "createChat", kind: "reset", when: "after_effect", count: 1 })
       const [close, rename, mute, create] = yield* submit(
-        { type: "close_chat", chat_id: g[0]!.chatId },
+        { type: "close_chat", chat_id: toClose!.chatId },
         { type: "update_title", chat_id: channel.chatId, title: "Channels cannot be renamed here" },
-        { type: "mute_chat", chat_id: g[1]!.chatId },
+        { type: "mute_chat", chat_id: toMute!.chatId },
         {
           type: "create_chat",
           chat_type: "group_chat",
@@ -260,8 +279,8 @@ layer(syncHarness({ chats: 6000, users: 3, seed: 21 }, {}, WorkerLive), {
 
   it.effect("a repeated idempotency key returns the first command; a different body conflicts", () =>
     Effect.gen(function* () {
-      const g = (yield* groupsOf)[370]!
-      const body = { type: "close_chat", chat_id: g.chatId, idempotency_key: "close-370" }
+      const closed = (yield* groupsOf)[370]!
+      const body = { type: "close_chat", chat_id: closed.chatId, idempotency_key: "close-370" }
       const [first] = yield* submit(body)
       const repo = yield* CommandsRepo
       const again = yield* repo.intake([command(body)], "default")

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const SKIP = new Set(["node_modules", "dist", ".git", ".scratch", ".bench", "coverage"])
@@ -38,7 +38,7 @@ describe("references in code and docs", () => {
           /CLIQ_API\.md|CONTRACT\.md|\u00a7/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : []
         )
     )
-    expect(outside).toEqual([])
+    assert.deepStrictEqual(outside, [])
   })
 
   it("every docs/<page>.md#<anchor> names a page and an anchor that exist", () => {
@@ -52,7 +52,7 @@ describe("references in code and docs", () => {
         }
       }
     }
-    expect(broken).toEqual([])
+    assert.deepStrictEqual(broken, [])
   })
 
   it("links between docs pages resolve", () => {
@@ -66,6 +66,6 @@ describe("references in code and docs", () => {
         }
       }
     }
-    expect(broken).toEqual([])
+    assert.deepStrictEqual(broken, [])
   })
 })

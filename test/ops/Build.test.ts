@@ -48,7 +48,7 @@ describe("the build", () => {
   })
 
   it("has a compiled entry for each production script", () => {
-    for (const script of ["start:prod", "daemon:prod", "api:prod", "migrate:prod"]) {
+    for (const script of ["start:prod", "daemon:prod", "api:prod", "migrate:prod", "compact:prod"]) {
       const [command, entry] = root.scripts[script].split(" ")
       assert.strictEqual(command, "node", script)
       assert.isTrue(

@@ -45,13 +45,34 @@ const shared = (name: string) => {
 }
 
 const APP = ["daemon", "api", "demo-daemon", "demo-api"]
+const CLIQ = ["daemon", "api"]
 const DEMO = ["simulator", "demo-daemon", "demo-api"]
 
+/** The services `docker compose [--profile p …] up` starts: those without a profile, and those of an enabled one. */
+const startedWith = (...profiles: ReadonlyArray<string>) =>
+  Object.entries(services)
+    .filter(([, s]) => s.profiles === undefined || s.profiles.some(p => profiles.includes(p)))
+    .map(([name]) => name)
+
 describe("docker-compose.yml", () => {
-  it("runs postgres, redis, daemon and api by default and adds the simulator's demo with --profile demo", () => {
-    assert.sameMembers(Object.keys(services), ["postgres", "redis", "daemon", "api", ...DEMO])
-    for (const name of ["postgres", "redis", "daemon", "api"]) assert.isUndefined(service(name).profiles, name)
-    for (const name of DEMO) assert.deepStrictEqual(service(name).profiles, ["demo"], name)
+  it("runs the Cliq deployment with --profile cliq, the demo alone with --profile demo, the databases by default", () => {
+    assert.sameMembers(Object.keys(services), ["postgres", "redis", ...CLIQ, ...DEMO])
+    assert.sameMembers(startedWith(), ["postgres", "redis"])
+    assert.sameMembers(startedWith("cliq"), ["postgres", "redis", ...CLIQ])
+    assert.sameMembers(startedWith("demo"), ["postgres", "redis", ...DEMO])
+    assert.include(env("daemon").CLIQ_API_BASE_URL, "zoho.com")
+    for (const name of startedWith("demo")) assert.notInclude(env(name).CLIQ_API_BASE_URL ?? "", "zoho", name)
+  })
+
+  it("starts nothing that depends on a service its profile leaves out", () => {
+    for (const profiles of [[], ["cliq"], ["demo"]]) {
+      const started = startedWith(...profiles)
+      for (const name of started) {
+        for (const dependency of Object.keys(service(name).depends_on ?? {})) {
+          assert.include(started, dependency, `${name} with --profile ${profiles.join(",") || "(none)"}`)
+        }
+      }
+    }
   })
 
   it("needs no variable: every substitution has a default and nothing is required", () => {

@@ -1,35 +1,30 @@
 import { replayProjections } from "@cliq-mirror/db"
+import { assert, layer } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
 import postgres from "postgres"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningSimulator, startSimulator } from "../../apps/simulator/src/index.js"
-import { daemonEnv, startDaemon } from "../support/daemonProcess.js"
-import { createTestDatabase, type TestDatabase } from "../support/database.js"
+import type { RunningSimulator } from "../../apps/simulator/src/index.js"
+import { type DaemonProcess, daemonEnv, startDaemon } from "../support/daemonProcess.js"
+import { testDatabase } from "../support/database.js"
 import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedSimulator } from "../support/simulator.js"
 import { expectedRow, MIRROR_ROW_SQL, normalise, visibleTruth } from "./truth.js"
 
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+class Fixture extends Context.Tag("test/Crash/Fixture")<
+  Fixture,
+  { readonly sim: RunningSimulator; readonly sql: postgres.Sql; readonly env: Record<string, string> }
+>() {}
 
-describe("crash safety", () => {
-  let sim: RunningSimulator
-  let db: TestDatabase
-  let sql: postgres.Sql
-  const prefix = uniqueRedisPrefix("crash")
-
-  beforeAll(async () => {
-    sim = await startSimulator({ port: 0, chats: 12_000, users: 2, seed: 3, control: true, timeScale: 0.01 })
-    db = await createTestDatabase()
-    sql = postgres(db.url, { max: 2, onnotice: () => {} })
-  })
-  afterAll(async () => {
-    await sql?.end({ timeout: 5 })
-    await db?.drop()
-    await sim?.close()
-    await clearRedisPrefix(prefix)
-  })
-
-  it("kill -9 at any moment of the backfill, then a restart, gives the truth with no event twice", {
-    timeout: 240_000
-  }, async () => {
+const FixtureLive = Layer.scoped(
+  Fixture,
+  Effect.gen(function* () {
+    const sim = yield* scopedSimulator({ chats: 12_000, users: 2, seed: 3, control: true, timeScale: 0.01 })
+    const db = yield* testDatabase
+    const sql = yield* Effect.acquireRelease(
+      Effect.sync(() => postgres(db.url, { max: 2, onnotice: () => {} })),
+      s => Effect.promise(() => s.end({ timeout: 5 }))
+    )
+    const prefix = uniqueRedisPrefix("crash")
+    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
     const env = daemonEnv(
       {
         apiBaseUrl: sim.apiBaseUrl,
@@ -46,46 +41,75 @@ describe("crash safety", () => {
         MEMBERS_POLL_INTERVAL_MS: "600000"
       }
     )
-    const events = async () => Number((await sql`select count(*)::int as n from events`)[0]!.n)
-    const highWater = async () =>
-      (await sql`select high_water_ms from sync_state where stream = 'incremental'`)[0]?.high_water_ms ?? null
-    // Three kills at growing depths into the walk, each as soon as more pages have committed.
-    for (const pages of [1, 3, 5]) {
-      const daemon = startDaemon(env)
-      const deadline = Date.now() + 60_000
-      while ((await events().catch(() => 0)) < pages * 500 && Date.now() < deadline) {
-        if (daemon.exitCode() !== null) throw new Error(`daemon exited: ${daemon.output()}`)
-        await sleep(2)
-      }
-      await daemon.kill9()
-      expect(await highWater()).toBeNull()
-    }
-    const daemon = startDaemon(env)
-    const deadline = Date.now() + 90_000
-    while ((await highWater()) === null && Date.now() < deadline) {
-      if (daemon.exitCode() !== null) throw new Error(`daemon exited: ${daemon.output()}`)
-      await sleep(50)
-    }
-    await daemon.stop()
-    expect(await highWater(), daemon.output()).not.toBeNull()
-
-    const expected = visibleTruth(sim)
-      .filter(t => !t.users[0]!.removed)
-      .map(t => expectedRow(t))
-    const rows = (await sql.unsafe(MIRROR_ROW_SQL)).map(normalise)
-    const byId = new Map(rows.map(r => [r.chat_id as string, r]))
-    for (const e of expected) {
-      const { muted: _m, closed: _c, drafts: _d, joined: _j, ...fromSearch } = e
-      const row = byId.get(e.chat_id)
-      expect(row, e.chat_id).toBeDefined()
-      expect(row).toMatchObject(fromSearch)
-    }
-    const [dup] = await sql`
-      select count(*)::int as total, count(distinct chat_id)::int as chats from events where type = 'ChatDiscovered'`
-    expect(dup!.total).toBe(dup!.chats)
-    expect(dup!.chats).toBe(rows.length)
-    const replay = await replayProjections(sql, { write: false })
-    expect(replay.differences).toEqual([])
-    expect(sim.state.violations()).toEqual([])
+    return { sim, sql, env }
   })
+)
+
+/** Polls `done` every `everyMs` until it holds or `withinMs` passed; fails if the daemon exited meanwhile. */
+const waitFor = (daemon: DaemonProcess, done: Effect.Effect<boolean>, everyMs: number, withinMs: number) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + withinMs
+    while (!(yield* done) && Date.now() < deadline) {
+      if (daemon.exitCode() !== null) return yield* Effect.dieMessage(`daemon exited: ${daemon.output()}`)
+      yield* Effect.sleep(everyMs)
+    }
+  })
+
+layer(FixtureLive, { timeout: "2 minutes", excludeTestServices: true })("crash safety", it => {
+  it.effect(
+    "kill -9 at any moment of the backfill, then a restart, gives the truth with no event twice",
+    () =>
+      Effect.gen(function* () {
+        const { sim, sql, env } = yield* Fixture
+        const events = Effect.promise(() =>
+          sql`select count(*)::int as n from events`.then(r => Number(r[0]!.n)).catch(() => 0)
+        )
+        const highWater = Effect.promise(() =>
+          sql`select high_water_ms from sync_state where stream = 'incremental'`.then(r => r[0]?.high_water_ms ?? null)
+        )
+        // Three kills at growing depths into the walk, each as soon as more pages have committed.
+        for (const pages of [1, 3, 5]) {
+          const daemon = startDaemon(env)
+          yield* waitFor(
+            daemon,
+            Effect.map(events, n => n >= pages * 500),
+            2,
+            60_000
+          )
+          yield* Effect.promise(() => daemon.kill9())
+          assert.isNull(yield* highWater)
+        }
+        const daemon = startDaemon(env)
+        yield* waitFor(
+          daemon,
+          Effect.map(highWater, h => h !== null),
+          50,
+          90_000
+        )
+        yield* Effect.promise(() => daemon.stop())
+        assert.isNotNull(yield* highWater, daemon.output())
+
+        const expected = visibleTruth(sim)
+          .filter(t => !t.users[0]!.removed)
+          .map(t => expectedRow(t))
+        const rows = (yield* Effect.promise(() => sql.unsafe(MIRROR_ROW_SQL))).map(normalise)
+        const byId = new Map(rows.map(r => [String(r.chat_id), r]))
+        for (const e of expected) {
+          const { muted: _m, closed: _c, drafts: _d, joined: _j, ...fromSearch } = e
+          const row = byId.get(e.chat_id)
+          assert.isDefined(row, e.chat_id)
+          assert.deepInclude(row, fromSearch, e.chat_id)
+        }
+        const [dup] = yield* Effect.promise(
+          () => sql`
+            select count(*)::int as total, count(distinct chat_id)::int as chats from events where type = 'ChatDiscovered'`
+        )
+        assert.strictEqual(dup!.total, dup!.chats)
+        assert.strictEqual(dup!.chats, rows.length)
+        const replay = yield* Effect.promise(() => replayProjections(sql, { write: false }))
+        assert.deepStrictEqual(replay.differences, [])
+        assert.deepStrictEqual(sim.state.violations(), [])
+      }),
+    240_000
+  )
 })

@@ -18,13 +18,13 @@ export class ApiAccounts extends Effect.Service<ApiAccounts>()("@cliq-mirror/api
           Effect.option
         )
     const ids: ReadonlyArray<string> = Option.match(loaded, {
-      onSome: accounts => accounts.map(a => a.id as string),
+      onSome: accounts => accounts.map(a => a.id),
       onNone: () => []
     })
     const all = ids.length > 0 ? ids : [yield* SingleAccountId]
     const clientKeys: ReadonlyMap<string, string> = new Map(
       Option.getOrElse(
-        Option.map(loaded, accounts => accounts.map(a => [a.id as string, a.clientKey] as const)),
+        Option.map(loaded, accounts => accounts.map(a => [a.id, a.clientKey] as const)),
         () => []
       )
     )

@@ -82,31 +82,59 @@ export const BooleanParam = (description: string) =>
 
 export const Id = (description: string) => text(1, MAX_ID_LENGTH, description)
 
-const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+/** The ISO 8601 spellings docs/api.md accepts (#times): date alone, or date-time with optional seconds, fraction, offset. */
+const ISO_SPELLING =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
-/** Epoch milliseconds or ISO 8601; a date-time without an offset is read as UTC. */
-export const parseTime = (raw: string): Option.Option<Date> => {
-  if (/^\d{1,15}$/.test(raw)) return Option.some(new Date(Number(raw)))
-  const m = ISO_8601.exec(raw)
+const daysInMonth = (year: number, month: number): number =>
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31
+
+/**
+ * Rewrites an accepted spelling to the one form `Date` parses the same on every engine,
+ * `YYYY-MM-DDTHH:MM:SS.sss±HH:MM`: no offset means UTC, `±hh` and `±hhmm` gain their minutes, the fraction is cut to
+ * milliseconds. None for a day the calendar does not have.
+ */
+export const canonicalIsoTime = (raw: string): Option.Option<string> => {
+  const m = ISO_SPELLING.exec(raw)
   if (m === null) return Option.none()
-  const [, y, mo, d, hh, mi, ss, frac, offset] = m
-  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)))
-  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) {
-    return Option.none()
-  }
-  if (hh === undefined) return Option.some(day)
-  if (Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? 0) > 59) return Option.none()
-  const ms = (frac ?? "").padEnd(3, "0").slice(0, 3)
+  const [, y, mo, d, hh = "00", mi = "00", ss = "00", frac = "", offset = "Z"] = m
+  const month = Number(mo)
+  if (month < 1 || month > 12 || Number(d) < 1 || Number(d) > daysInMonth(Number(y), month)) return Option.none()
   const zone =
-    offset === undefined || offset.toUpperCase() === "Z"
+    offset.toUpperCase() === "Z"
       ? "Z"
       : offset.length === 3
         ? `${offset}:00`
         : `${offset.slice(0, 3)}:${offset.slice(-2)}`
-  const time = Date.parse(`${y}-${mo}-${d}T${hh}:${mi}:${ss ?? "00"}.${ms}${zone}`)
-  return Number.isNaN(time) ? Option.none() : Option.some(new Date(time))
+  return Option.some(`${y}-${mo}-${d}T${hh}:${mi}:${ss}.${frac.padEnd(3, "0").slice(0, 3)}${zone}`)
 }
+
+const EpochMillisTime = Schema.String.pipe(
+  Schema.pattern(/^\d{1,15}$/),
+  Schema.compose(Schema.NumberFromString),
+  Schema.compose(Schema.DateFromNumber)
+)
+
+const IsoTime = Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (raw, _, ast) =>
+    Option.match(canonicalIsoTime(raw), {
+      onNone: () => ParseResult.fail(new ParseResult.Type(ast, raw, "must be an ISO 8601 date-time")),
+      onSome: ParseResult.succeed
+    }),
+  encode: ParseResult.succeed
+}).pipe(Schema.compose(Schema.Date))
+
+/** A time filter: epoch milliseconds or ISO 8601 (docs/api.md#times). */
+export const TimeFromString = Schema.Union(EpochMillisTime, IsoTime)
+
+export const parseTime = Schema.decodeOption(TimeFromString)
 
 export const Time = (description: string) =>
   param(
@@ -130,12 +158,7 @@ const commaList = (raw: string): Array<string> => [...new Set(raw.split(",").map
 export const ChatTypes = param(
   Schema.Array(ChatType),
   `must be a comma-separated list of ${CHAT_TYPES.join(", ")}`,
-  raw => {
-    const items = commaList(raw)
-    return raw.length <= 200 && items.every(t => (CHAT_TYPES as ReadonlyArray<string>).includes(t))
-      ? Option.some(items as Array<ChatType>)
-      : Option.none()
-  },
+  raw => (raw.length <= 200 ? Schema.decodeUnknownOption(Schema.Array(ChatType))(commaList(raw)) : Option.none()),
   ts => ts.join(","),
   "Chat types, comma-separated"
 )
@@ -206,12 +229,7 @@ const literalList = <A extends string>(
   param(
     to,
     `must be a comma-separated list of ${values.join(", ")}`,
-    raw => {
-      const items = commaList(raw)
-      return raw.length <= 500 && items.every(t => (values as ReadonlyArray<string>).includes(t))
-        ? Option.some(items as unknown as ReadonlyArray<A>)
-        : Option.none()
-    },
+    raw => (raw.length <= 500 ? Schema.decodeUnknownOption(to)(commaList(raw)) : Option.none()),
     ts => ts.join(","),
     `${description}; ${what}, comma-separated`
   )

@@ -1,4 +1,4 @@
-import { BULK_TYPES, makeClient } from "@cliq-mirror/client"
+import { BULK_TYPES, makeClient, parseTime } from "@cliq-mirror/client"
 import { CHAT_TYPES, COMMAND_STATUSES, COMMAND_TYPES } from "@cliq-mirror/core"
 import { Args, Command, Options, Prompt } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
@@ -40,20 +40,21 @@ const bool = (flag: string, raw: string | undefined) =>
       ? Effect.succeed(raw === "true")
       : fail(`--${flag}: must be true or false`)
 
-const time = (flag: string, raw: string | undefined) => {
-  if (raw === undefined) return Effect.succeed(undefined)
-  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)
-  return Number.isNaN(ms)
-    ? fail(`--${flag}: must be epoch milliseconds or an ISO 8601 date-time`)
-    : Effect.succeed(new Date(ms))
-}
+/** The spellings the API accepts, read the same way (docs/api.md#times). */
+const time = (flag: string, raw: string | undefined) =>
+  raw === undefined
+    ? Effect.succeed(undefined)
+    : Option.match(parseTime(raw), {
+        onNone: () => fail(`--${flag}: must be epoch milliseconds or an ISO 8601 date-time`),
+        onSome: Effect.succeed
+      })
 
 const list = <A extends string>(flag: string, raw: string | undefined, allowed: ReadonlyArray<A>) => {
   if (raw === undefined) return Effect.succeed(undefined)
   const items = raw.split(",").map(s => s.trim())
-  const bad = items.find(i => !(allowed as ReadonlyArray<string>).includes(i))
+  const bad = items.find(i => !allowed.some(a => a === i))
   return bad === undefined
-    ? Effect.succeed(items as Array<A>)
+    ? Effect.succeed(items.flatMap(i => allowed.filter(a => a === i)))
     : fail(`--${flag}: ${JSON.stringify(bad)} is not one of ${allowed.join(", ")}`)
 }
 
@@ -416,6 +417,7 @@ interface CommandLike {
   readonly attempts: number
   readonly created_at: string
   readonly eta: string | null
+  readonly batch_id: string | null
   readonly last_error: { readonly code: string; readonly message: string } | null
 }
 
@@ -427,9 +429,20 @@ const commandCells = (c: CommandLike) => [
   c.attempts,
   c.created_at,
   c.eta,
+  c.batch_id,
   c.last_error?.code ?? null
 ]
-const COMMAND_HEADERS = ["command_id", "type", "status", "chat_id", "attempts", "created_at", "eta", "error"]
+const COMMAND_HEADERS = [
+  "command_id",
+  "type",
+  "status",
+  "chat_id",
+  "attempts",
+  "created_at",
+  "eta",
+  "batch_id",
+  "error"
+]
 
 const commandsList = Command.make(
   "list",

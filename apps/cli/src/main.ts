@@ -1,25 +1,28 @@
 import { Command, ValidationError } from "@effect/cli"
+import { HttpClientError } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Option, Predicate } from "effect"
+import { Cause, Effect, Option, Predicate, Schema } from "effect"
 import { cli } from "./Cli.js"
 
 const run = Command.run(cli, { name: "cliq-mirror", version: "0.1.0" })
+
+/** The envelope every API error carries (docs/api.md#errors). */
+const ApiFailure = Schema.Struct({
+  error: Schema.Struct({ code: Schema.String, message: Schema.optional(Schema.String) })
+})
 
 /** Every failure as one line: the API's error code and message, the flag's rule, or what could not be reached. */
 export const describe = (error: unknown): Option.Option<string> => {
   // @effect/cli has printed it already, naming the flag.
   if (ValidationError.isValidationError(error)) return Option.none()
-  if (Predicate.hasProperty(error, "error") && Predicate.hasProperty(error.error, "code")) {
-    const e = error.error as { code: string; message?: string }
-    return Option.some(`error: ${e.code}: ${e.message ?? ""}`)
-  }
-  if (Predicate.hasProperty(error, "_tag") && error._tag === "RequestError") {
-    const req = Predicate.hasProperty(error, "request") ? (error.request as { url?: string }).url : undefined
-    return Option.some(`error: cannot reach the API${req === undefined ? "" : ` at ${req}`}`)
-  }
-  if (Predicate.hasProperty(error, "_tag") && error._tag === "ResponseError") {
-    const status = Predicate.hasProperty(error, "response") ? (error.response as { status?: number }).status : undefined
-    return Option.some(`error: unexpected answer from the API (HTTP ${status ?? "?"})`)
+  const api = Schema.decodeUnknownOption(ApiFailure)(error)
+  if (Option.isSome(api)) return Option.some(`error: ${api.value.error.code}: ${api.value.error.message ?? ""}`)
+  if (HttpClientError.isHttpClientError(error)) {
+    return Option.some(
+      error._tag === "RequestError"
+        ? `error: cannot reach the API at ${error.request.url}`
+        : `error: unexpected answer from the API (HTTP ${error.response.status})`
+    )
   }
   if (Predicate.hasProperty(error, "message")) return Option.some(`error: ${String(error.message).split("\n")[0]}`)
   return Option.some(`error: ${String(error)}`)

@@ -1,7 +1,9 @@
 import {
   BUCKET_IDS,
   type BucketLock,
+  type BudgetRequest,
   type LockRequest,
+  makeAcquire,
   RateBudget,
   type RateBudgetShape,
   RedisPrefix
@@ -26,9 +28,19 @@ export const restoreInterval = (budget: RateBudgetShape): Duration.Duration => {
 }
 
 /**
+ * Whether a decision that found the budget's state lost (received at `deniedAt`, this process's clock) still needs the
+ * recorded locks put back: only a restore that started after that moment (not within the same millisecond) is known to
+ * have written into the Redis that lost them.
+ */
+export const restoreNeeded = (lastRestoreStart: number | undefined, deniedAt: number): boolean =>
+  lastRestoreStart === undefined || lastRestoreStart <= deniedAt
+
+/**
  * The rate budget made durable by PostgreSQL: every throttle lock is recorded there too, and active locks are put back
- * into Redis at start and then periodically (a lock only ever extends), so a lock outlives a Redis wipe or restart. A
- * budget that has never run against this database declares its first start, so only a real loss waits out a window.
+ * into Redis at start, as soon as a decision finds the budget's state lost (before the caller may be granted anything:
+ * the recovery lasts one window + margin), and periodically as a backstop (a lock only ever extends), so a lock
+ * outlives a Redis wipe or restart. A budget that has never run against this database declares its first start, so
+ * only a real loss waits out a window (docs/architecture.md#budget-recovery).
  */
 export const makeDurableBudget = Effect.gen(function* () {
   const base = yield* RateBudget
@@ -37,8 +49,10 @@ export const makeDurableBudget = Effect.gen(function* () {
 
   if (yield* repo.claimFirstStart(`${prefix}budget:`)) yield* base.declareFirstStart
 
+  let lastRestoreStart: number | undefined
   const restoreAll = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
+    lastRestoreStart = now
     const locks = yield* repo.activeSince(now - CLOCK_SKEW_MS)
     yield* Effect.forEach(locks, lock => base.restoreLock(lock), { discard: true })
     yield* repo.prune(now - PRUNE_AFTER_MS)
@@ -52,6 +66,27 @@ export const makeDurableBudget = Effect.gen(function* () {
     Effect.repeat(Schedule.spaced(restoreInterval(base))),
     Effect.forkScoped
   )
+
+  // One restore at a time; a decision that found the state lost waits for one that started after it.
+  const gate = yield* Effect.makeSemaphore(1)
+  const restoreAfterLoss = (deniedAt: number) =>
+    gate.withPermits(1)(
+      Effect.suspend(() => (restoreNeeded(lastRestoreStart, deniedAt) ? restoreAll : Effect.void)).pipe(
+        Effect.catchAllCause(cause =>
+          Effect.logWarning("could not put the recorded bucket locks back into Redis", cause)
+        )
+      )
+    )
+  const tryAcquire = (request: BudgetRequest) =>
+    base
+      .tryAcquire(request)
+      .pipe(
+        Effect.tap(decision =>
+          decision._tag === "Denied" && decision.reason === "recovering"
+            ? Effect.flatMap(Clock.currentTimeMillis, restoreAfterLoss)
+            : Effect.void
+        )
+      )
 
   const record = (lock: BucketLock) =>
     repo.record(lock).pipe(Effect.catchAll(error => Effect.logWarning("bucket lock not recorded in PostgreSQL", error)))
@@ -67,7 +102,7 @@ export const makeDurableBudget = Effect.gen(function* () {
       Effect.tapError(() => recordUnheld(request))
     )
 
-  return RateBudget.of({ ...base, lock })
+  return RateBudget.of({ ...base, tryAcquire, ...makeAcquire(tryAcquire), lock })
 })
 
 /** The RateBudget every daemon call goes through: Redis, with its locks kept in PostgreSQL as well. */

@@ -8,6 +8,9 @@ export const DemoConfig = Config.all({
     Config.withDefault(Redacted.make("postgres://postgres@127.0.0.1:5432/cliq_mirror_demo"))
   ),
   redisUrl: RedisUrl,
+  redisPrefix: Config.string("REDIS_PREFIX").pipe(Config.withDefault("cliq-mirror-demo:")),
+  /** The daemon's /metrics: a free port unless told, so a demo never collides with a daemon already running. */
+  metricsPort: portSetting("METRICS_PORT", 0),
   apiPort: portSetting("API_PORT", 8080),
   apiToken: Config.string("API_TOKEN").pipe(Config.withDefault(`demo-${randomBytes(6).toString("hex")}`))
 })

@@ -1,5 +1,6 @@
 import { Api } from "@cliq-mirror/api/Api"
 import { BULK_TYPES, type BulkType } from "@cliq-mirror/api/BulkApi"
+import { parseTime } from "@cliq-mirror/api/Params"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Context, type Effect, Layer, Redacted } from "effect"
 
@@ -33,4 +34,4 @@ export const layerWithoutHttpClient = (options: ClientOptions) => Layer.effect(C
 export const layer = (options: ClientOptions) =>
   layerWithoutHttpClient(options).pipe(Layer.provide(FetchHttpClient.layer))
 
-export { Api, BULK_TYPES, type BulkType }
+export { Api, BULK_TYPES, type BulkType, parseTime }

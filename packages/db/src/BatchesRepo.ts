@@ -245,17 +245,16 @@ export class BatchesRepo extends Effect.Service<BatchesRepo>()("@cliq-mirror/db/
 
     const cancelCommand = (id: string) =>
       Effect.uninterruptible(
-        database.use(
-          (_, sql) =>
-            sql.begin(async tx => {
-              const [command] = await cancelTx(tx, "id = $1::uuid", [id])
-              if (command) return { _tag: "Cancelled", command } satisfies CancelOutcome
-              const [current] = await tx<Array<{ status: CommandStatus }>>`
+        database.use((_, sql) =>
+          sql.begin(async tx => {
+            const [command] = await cancelTx(tx, "id = $1::uuid", [id])
+            if (command) return { _tag: "Cancelled", command } satisfies CancelOutcome
+            const [current] = await tx<Array<{ status: CommandStatus }>>`
                 select status from commands where id = ${id}::uuid`
-              return current
-                ? ({ _tag: "NotCancellable", status: current.status } satisfies CancelOutcome)
-                : ({ _tag: "Missing" } satisfies CancelOutcome)
-            }) as Promise<CancelOutcome>
+            return current
+              ? ({ _tag: "NotCancellable", status: current.status } satisfies CancelOutcome)
+              : ({ _tag: "Missing" } satisfies CancelOutcome)
+          })
         )
       )
 

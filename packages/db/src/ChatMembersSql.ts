@@ -27,7 +27,7 @@ export const applyMemberDelta = async (
 ) => {
   if (delta.removed.length > 0) {
     await tx`delete from chat_members where account_id = ${accountId} and chat_id = ${chatId}
-      and user_id = any(${delta.removed as Array<string>})`
+      and user_id = any(${[...delta.removed]})`
   }
   const upserts = [...delta.added, ...delta.updated]
   if (upserts.length > 0) await upsertMembers(tx, accountId, chatId, upserts)

@@ -1,9 +1,13 @@
-import type { ChatState } from "@cliq-mirror/core"
+import { type ChatState, ChatType } from "@cliq-mirror/core"
+import { Schema } from "effect"
 import type { chats } from "./schema.js"
 import { toDate } from "./Timestamps.js"
 
 export type ChatRow = typeof chats.$inferSelect
 export type ChatInsert = typeof chats.$inferInsert
+
+/** The column holds what a decoded chat carried; a value this build does not know reads as `unknown`, as upstream's would. */
+const isChatType = Schema.is(ChatType)
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms))
 const ms = (d: Date | string | null): number | null => toDate(d)?.getTime() ?? null
@@ -11,7 +15,7 @@ const ms = (d: Date | string | null): number | null => toDate(d)?.getTime() ?? n
 export const stateFromRow = (r: ChatRow): ChatState => ({
   chatId: r.chatId,
   name: r.name,
-  chatType: r.chatType as ChatState["chatType"],
+  chatType: isChatType(r.chatType) ? r.chatType : "unknown",
   participantCount: r.participantCount,
   creatorId: r.creatorId,
   creatorName: r.creatorName,

@@ -1,7 +1,7 @@
 import { getTableColumns } from "drizzle-orm"
 import type postgres from "postgres"
 import type { ChatInsert, ChatRow } from "./ChatRows.js"
-import { insertEventsSql, type TxSql } from "./EventAppend.js"
+import { insertEventsLockedSql, type TxSql } from "./EventAppend.js"
 import { chats } from "./schema.js"
 
 /**
@@ -47,16 +47,45 @@ export const selectChatsForUpdate = async (
   chatIds: ReadonlyArray<string>
 ): Promise<Array<ChatRow>> => {
   if (chatIds.length === 0) return []
-  await tx.unsafe(
-    `select pg_advisory_xact_lock(${CHAT_LOCK_NAMESPACE}, hashtext($1 || ':' || id))
+  // Both sent at once (one round trip): the connection runs them in order, so the rows are read under the locks.
+  const [, rows] = await Promise.all([
+    tx
+      .unsafe(
+        `select pg_advisory_xact_lock(${CHAT_LOCK_NAMESPACE}, hashtext($1 || ':' || id))
      from (select distinct unnest($2::text[]) as id order by 1) ids`,
-    [accountId, chatIds as Array<string>]
-  )
-  const rows = await tx.unsafe(
-    `select ${SELECT_LIST} from chats where account_id = $1 and chat_id = any($2) order by chat_id for update`,
-    [accountId, chatIds as Array<string>]
-  )
+        [accountId, chatIds as Array<string>]
+      )
+      .execute(),
+    tx
+      .unsafe(
+        `select ${SELECT_LIST} from chats where account_id = $1 and chat_id = any($2) order by chat_id for update`,
+        [accountId, chatIds as Array<string>]
+      )
+      .execute()
+  ])
   return rows.map(toRow)
+}
+
+/**
+ * The stored rows of the given chats, without locking them, and which of them have a rejected item on record: what a
+ * page that may change nothing is diffed against first (`quietPage`).
+ */
+export const peekChats = async (
+  sql: postgres.Sql,
+  accountId: string,
+  chatIds: ReadonlyArray<string>
+): Promise<{ readonly rows: Array<ChatRow>; readonly rejected: ReadonlySet<string> }> => {
+  if (chatIds.length === 0) return { rows: [], rejected: new Set() }
+  const rows = await sql.unsafe(
+    `select ${SELECT_LIST}, exists (select 1 from rejected_items ri
+       where ri.account_id = chats.account_id and ri.chat_id = chats.chat_id) as "hasRejected"
+     from chats where account_id = $1 and chat_id = any($2)`,
+    [accountId, chatIds as Array<string>]
+  )
+  return {
+    rows: rows.map(toRow),
+    rejected: new Set(rows.flatMap(r => (r.hasRejected === true ? [String(r.chatId)] : [])))
+  }
 }
 
 export const selectChats = async (sql: postgres.Sql, accountId: string | null): Promise<Array<ChatRow>> => {
@@ -104,7 +133,7 @@ export const chatsUpsertSql = async (tx: TxSql, rows: ReadonlyArray<ChatInsert>)
   await tx.unsafe(UPSERT(`select ${FROM_ROW} from jsonb_array_elements($1::text::jsonb) r`), [chatRowsJson(rows)])
 }
 
-const FROM_APPENDED = `select ${COLUMNS.map(([c, , type], i) =>
+const fromAppended = (chatsJson: string) => `select ${COLUMNS.map(([c, , type], i) =>
   c === "last_seq"
     ? `coalesce(a.seq, ${fromRow(type, i)})`
     : c === "raw"
@@ -113,26 +142,51 @@ const FROM_APPENDED = `select ${COLUMNS.map(([c, , type], i) =>
         ? `case when (r ->> ${LAST_MESSAGE_FROM_RAW_INDEX})::boolean then e.payload -> 'raw' -> 'last_message_info' else ${fromRow(type, i)} end`
         : fromRow(type, i)
 ).join(", ")}
-  from jsonb_array_elements($2::text::jsonb) r
+  from jsonb_array_elements(${chatsJson}::text::jsonb) r
   left join (select chat_id, max(seq) as seq from appended group by chat_id) a on a.chat_id = r ->> ${CHAT_ID_INDEX}
   left join appended e on e.dedupe_key = r ->> ${RAW_FROM_INDEX}`
 
+/** Where `stagePart` leaves part `i` of a page for `appendStagedSql`: settings local to the transaction. */
+const staged = (i: number, what: "events" | "chats" | "chat_events") => `current_setting('cliq_mirror.${what}_${i}')`
+
 /**
- * A page's events ($1, `eventRowsJson`) and its changed chats ($2, `chatRowsJson`) in one statement: each chat's
- * `last_seq` becomes the seq of its newest event appended here (else the row's own), and a row sent without `raw`
- * takes it from the payload of the event its `raw_from` names (the upstream object crosses the wire and is parsed
- * once). Answers how many events were appended, and how many of them were chat events (dedupe keys `chat:…`).
+ * Hands a part of a page to the transaction ahead of its append (`appendStagedSql`): its events (`eventRowsJson`), its
+ * changed chats (`chatRowsJson`) and how many chat events it holds, as settings local to the transaction. This is
+ * the statement that carries the page's bytes; it takes no lock, so however long they take to arrive, no other writer
+ * waits. (The driver stops pipelining behind a message larger than the socket's buffer: sent with the append, the
+ * page would make the COMMIT behind it wait for the append's answer, with the append lock held.)
  */
-export const appendAndProjectSql = async (tx: TxSql, eventsJson: string, chatsJson: string) => {
-  // Sent at once (not on the first `await`), so statements issued one after another reach the server in that order.
-  const [row] = await tx
-    .unsafe<Array<{ appended: number; chat_events: number }>>(
-      `with appended as (${insertEventsSql("$1")} returning seq, chat_id, dedupe_key, payload),
-     projected as (${UPSERT(FROM_APPENDED)})
-     select count(*)::int as appended, (count(*) filter (where dedupe_key like 'chat:%'))::int as chat_events
-     from appended`,
-      [eventsJson, chatsJson]
+export const stagePartSql = (tx: TxSql, i: number, eventsJson: string, chatsJson: string, chatEvents: number) =>
+  tx
+    .unsafe(
+      `select set_config('cliq_mirror.events_${i}', $1, true), set_config('cliq_mirror.chats_${i}', $2, true),
+        set_config('cliq_mirror.chat_events_${i}', $3, true)`,
+      [eventsJson, chatsJson, String(chatEvents)]
     )
     .execute()
-  return { appended: row!.appended, chatEvents: row!.chat_events }
+
+/**
+ * Part `i` of a page as staged by `stagePartSql`, in one short statement without parameters: its events are appended
+ * (taking the event log's append lock, `insertEventsLockedSql`) and its chats projected, each chat's `last_seq`
+ * becoming the seq of its newest event appended here (else the row's own); a row sent without `raw` takes it from the
+ * payload of the event its `raw_from` names (the upstream object crosses the wire and is parsed once). Answers how
+ * many events were appended. Fails, aborting the transaction, unless exactly the staged number of them were chat
+ * events (dedupe keys `chat:…`): one was appended concurrently, which cannot happen while every writer takes the chat
+ * locks; if it ever does, the page rolls back and is re-applied rather than diverge from the log.
+ */
+export const appendStagedSql = async (tx: TxSql, i: number) => {
+  // Sent at once (not on the first `await`), so statements issued one after another reach the server in that order.
+  const [row] = await tx
+    .unsafe<Array<{ appended: number }>>(
+      `with appended as (${insertEventsLockedSql(staged(i, "events"))} returning seq, chat_id, dedupe_key, payload),
+     projected as (${UPSERT(fromAppended(staged(i, "chats")))}),
+     counted as (select count(*)::int as appended, (count(*) filter (where dedupe_key like 'chat:%'))::int as chat_events
+       from appended)
+     select case when chat_events = ${staged(i, "chat_events")}::int then appended
+       else ('a chat event of this page was appended concurrently: ' || chat_events || ' of '
+         || ${staged(i, "chat_events")})::int end as appended
+     from counted`
+    )
+    .execute()
+  return { appended: row!.appended }
 }

@@ -157,18 +157,17 @@ export class CommandsQuery extends Effect.Service<CommandsQuery>()("@cliq-mirror
           select id, ahead::int from (
             select id, count(*) over (order by intake_seq rows between unbounded preceding and 1 preceding) as ahead
             from commands
-            where account_id = any(${request.accountIds as Array<string>}::text[])
-              and type = any(${request.types as Array<string>}::text[])
+            where account_id = any(${[...request.accountIds]}::text[])
+              and type = any(${[...request.types]}::text[])
               and status in ('queued', 'waiting_rate_limit')
-              and intake_seq <= (select max(intake_seq) from commands where id = any(${request.commandIds as Array<string>}::uuid[]))
+              and intake_seq <= (select max(intake_seq) from commands where id = any(${[...request.commandIds]}::uuid[]))
           ) w
-          where id = any(${request.commandIds as Array<string>}::uuid[])`
+          where id = any(${[...request.commandIds]}::uuid[])`
       )
       return new Map(rows.map(r => [r.id, r.ahead]))
     })
 
-    const retry = (id: string) =>
-      Effect.uninterruptible(database.use((_, sql) => sql.begin(tx => retryTx(tx, id)) as Promise<RetryOutcome>))
+    const retry = (id: string) => Effect.uninterruptible(database.use((_, sql) => sql.begin(tx => retryTx(tx, id))))
 
     return { list, ahead, retry: Effect.fn("CommandsQuery.retry")(retry) } as const
   }),

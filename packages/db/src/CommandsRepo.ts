@@ -1,6 +1,6 @@
 import { type CommandInput, type ErrorInfo, FINAL_STATUSES } from "@cliq-mirror/core"
 import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, notInArray, or, type SQL, sql } from "drizzle-orm"
-import { Effect } from "effect"
+import { Effect, Predicate } from "effect"
 import type postgres from "postgres"
 import { type Accepted, IdempotencyConflict, intakeTx } from "./CommandIntake.js"
 import { type CommandRecord, type CommandRowInvalid, decodeCommandRows, isCommandId } from "./CommandRecord.js"
@@ -46,6 +46,8 @@ export interface Parking {
 const FINAL = [...FINAL_STATUSES]
 const unfinished = notInArray(commands.status, FINAL)
 const WAITING = ["queued", "waiting_rate_limit", "waiting_reauth"]
+/** Rows read to plan one coalesced call. */
+const CANDIDATES = 1_000
 
 /** Unfinished commands acting on `chatId`: those naming it, and the clear_unread commands listing it. */
 const onChat = (chatId: string): SQL =>
@@ -68,11 +70,21 @@ const onAnyChat = (chatIds: ReadonlyArray<string>): SQL =>
 
 const finishTx = async (tx: postgres.TransactionSql, accountId: string, settlement: Settlement) => {
   const { outcomes } = settlement
-  for (const o of outcomes) {
-    await tx`update commands set status = ${o.status}, result = ${o.result === undefined ? null : JSON.stringify(o.result)}::text::jsonb,
-      last_error = ${o.error ? JSON.stringify(o.error) : null}::text::jsonb, superseded_by = ${o.supersededBy ?? null}::uuid,
-      eta = null, lease_until = null, needs_check = false, completed_at = now(), updated_at = now()
-      where id = ${o.command.id}::uuid`
+  // One statement for every command of the call (a coalesced call settles up to a hundred): keys left out are NULL.
+  const rows = outcomes.map(o => ({
+    id: o.command.id,
+    status: o.status,
+    ...(o.result === undefined || o.result === null ? {} : { result: o.result }),
+    ...(o.error ? { last_error: o.error } : {}),
+    ...(o.supersededBy === undefined ? {} : { superseded_by: o.supersededBy })
+  }))
+  if (rows.length > 0) {
+    await tx`update commands c set status = v.status, result = v.result, last_error = v.last_error,
+      superseded_by = v.superseded_by, eta = null, lease_until = null, needs_check = false, completed_at = now(),
+      updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
+        as v(id uuid, status text, result jsonb, last_error jsonb, superseded_by uuid)
+      where c.id = v.id`
   }
   await writePage(tx, {
     accountId,
@@ -105,6 +117,10 @@ const finishTx = async (tx: postgres.TransactionSql, accountId: string, settleme
   })
 }
 
+/** A deadlock or serialization failure: the transaction rolled back and may simply run again. */
+const isSerializationFailure = (e: DbError) =>
+  Predicate.hasProperty(e.cause, "code") && (e.cause.code === "40P01" || e.cause.code === "40001")
+
 /** A decode failure of a row the API only shows: an internal error there (the cause says which row and field). */
 const asDbError = <A, R>(effect: Effect.Effect<A, DbError | CommandRowInvalid, R>): Effect.Effect<A, DbError, R> =>
   Effect.mapError(effect, e => (e._tag === "DbError" ? e : new DbError({ cause: e })))
@@ -121,9 +137,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
       inputs: ReadonlyArray<CommandInput>,
       defaultAccount: string
     ): Effect.Effect<Array<Accepted>, DbError | IdempotencyConflict> =>
-      Effect.uninterruptible(
-        database.use((_, sql) => sql.begin(tx => intakeTx(tx, inputs, defaultAccount)) as Promise<Array<Accepted>>)
-      ).pipe(
+      Effect.uninterruptible(database.use((_, sql) => sql.begin(tx => intakeTx(tx, inputs, defaultAccount)))).pipe(
         Effect.catchTag(
           "DbError",
           (e): Effect.Effect<never, DbError | IdempotencyConflict> =>
@@ -132,7 +146,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
         // Two requests racing with one new key: the loser sees the winner's row on a second look.
         Effect.retry({
           times: 1,
-          while: e => e._tag === "DbError" && (e.cause as { code?: string } | undefined)?.code === "23505"
+          while: e => e._tag === "DbError" && Predicate.hasProperty(e.cause, "code") && e.cause.code === "23505"
         })
       )
 
@@ -216,6 +230,81 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
             .returning()
         )
         .pipe(Effect.flatMap(decodeCommandRows))
+
+    /**
+     * Plans and claims one coalesced mark_as_read call in one transaction: the own command's chat first, then the
+     * account's oldest waiting chats, up to `maxChats` chats, each with the leading run of its waiting mark_as_read
+     * commands (an earlier unfinished command of another type, a running one, or a clear_unread listing the chat keeps
+     * a chat out). Planners of one account take turns (advisory lock), so each sees what the previous one claimed and
+     * every call is full while enough commands wait: the call count is the dry run's. When the own command is not
+     * claimable (another call carries it, or it waits for a predecessor) the oldest waiting chats are claimed all the
+     * same, so that every worker sends a full call; empty when nothing waits. See docs/commands.md.
+     */
+    const claimReadBatch = (accountId: string, ownId: string, maxChats: number, leaseMs: number) =>
+      Effect.uninterruptible(
+        database.use((_, sql) =>
+          sql.begin(async tx => {
+            await tx`select pg_advisory_xact_lock(hashtextextended(${`coalesce:mark_as_read:${accountId}`}, 0))`
+            const eligible = (extra: postgres.PendingQuery<postgres.Row[]>, limit: number) =>
+              tx<Array<{ id: string; chat_id: string }>>`
+                select c.id, c.chat_id from commands c
+                where c.account_id = ${accountId} and c.type = 'mark_as_read'
+                  and c.status in ('queued', 'waiting_rate_limit') and c.chat_id is not null ${extra}
+                  and not exists (select 1 from commands p where p.account_id = c.account_id
+                    and p.chat_id = c.chat_id and p.intake_seq < c.intake_seq
+                    and p.status not in ('succeeded', 'failed', 'cancelled')
+                    and (p.type <> 'mark_as_read' or p.status not in ('queued', 'waiting_rate_limit')))
+                  and not exists (select 1 from commands p where p.account_id = c.account_id
+                    and p.type = 'clear_unread' and p.status not in ('succeeded', 'failed', 'cancelled')
+                    and (p.payload -> 'chat_ids') ? c.chat_id and p.intake_seq < c.intake_seq)
+                order by c.intake_seq limit ${limit}`
+            const own = await eligible(
+              tx`and c.chat_id = (select chat_id from commands where id = ${ownId}::uuid)`,
+              CANDIDATES
+            )
+            // The own command not claimable (another call carries it): this turn still carries the oldest that wait.
+            const others = await eligible(tx``, CANDIDATES)
+            const chats = new Map<string, Array<string>>()
+            for (const r of [...(own.some(r => r.id === ownId) ? own : []), ...others]) {
+              const ids = chats.get(r.chat_id)
+              if (ids === undefined) {
+                if (chats.size >= maxChats) continue
+                chats.set(r.chat_id, [r.id])
+              } else if (!ids.includes(r.id)) ids.push(r.id)
+            }
+            const ids = [...chats.values()].flat()
+            const taken = await tx<Array<{ id: string }>>`
+              update commands set status = 'running', attempts = attempts + 1, eta = null, updated_at = now(),
+                lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+              where id = any(${ids}::uuid[]) and status in ('queued', 'waiting_rate_limit', 'waiting_reauth')
+              returning id`
+            return taken.map(r => r.id)
+          })
+        )
+      ).pipe(
+        Effect.flatMap(ids => (ids.length === 0 ? Effect.succeed([]) : select(inArray(commands.id, ids), ids.length)))
+      )
+
+    /** The first unfinished command on each of these chats (clear_unread listing it included), in one query. */
+    const nextOnChats = (accountId: string, chatIds: ReadonlyArray<string>) =>
+      chatIds.length === 0
+        ? Effect.succeed(new Map<string, string>())
+        : select(and(eq(commands.accountId, accountId), unfinished, onAnyChat(chatIds)), 10_000).pipe(
+            Effect.map(rows => {
+              const wanted = new Set(chatIds)
+              const next = new Map<string, string>()
+              for (const c of rows) {
+                for (const chatId of c.type === "clear_unread"
+                  ? c.params.chat_ids
+                  : c.chatId === null
+                    ? []
+                    : [c.chatId]) {
+                  if (wanted.has(chatId) && !next.has(chatId)) next.set(chatId, c.id)
+                }
+              }
+              return next
+            })
+          )
 
     /** A running command whose worker died (lease passed): taken over, its upstream outcome unknown. */
     const reclaimStalled = (id: string, leaseMs: number) =>
@@ -331,9 +420,11 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
         )
         .pipe(Effect.asVoid)
 
+    // Concurrent settlements (and the relay's marks) lock rows in different orders: PostgreSQL may pick one as a
+    // deadlock victim. Its transaction rolled back whole and every event carries a dedupe key, so it is run again.
     const finish = (accountId: string, settlement: Settlement) =>
-      Effect.uninterruptible(
-        database.use((_, sql) => sql.begin(tx => finishTx(tx, accountId, settlement)) as Promise<void>)
+      Effect.uninterruptible(database.use((_, sql) => sql.begin(tx => finishTx(tx, accountId, settlement)))).pipe(
+        Effect.retry({ times: 5, while: isSerializationFailure })
       )
 
     return {
@@ -346,6 +437,8 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
       pendingChatsOfType: Effect.fn("CommandsRepo.pendingChatsOfType")(pendingChatsOfType),
       pendingOnChat: Effect.fn("CommandsRepo.pendingOnChat")(pendingOnChat),
       claim: Effect.fn("CommandsRepo.claim")(claim),
+      claimReadBatch: Effect.fn("CommandsRepo.claimReadBatch")(claimReadBatch),
+      nextOnChats: Effect.fn("CommandsRepo.nextOnChats")(nextOnChats),
       reclaimStalled: Effect.fn("CommandsRepo.reclaimStalled")(reclaimStalled),
       park: Effect.fn("CommandsRepo.park")(park),
       extendLease: Effect.fn("CommandsRepo.extendLease")(extendLease),

@@ -60,6 +60,18 @@ export const insertEventsSql = (param: string) => `
   from jsonb_array_elements(${param}::text::jsonb) r
   on conflict do nothing`
 
+/**
+ * `insertEventsSql` that takes the append lock itself, before its first row gets a seq: every row is joined with the
+ * lock's one-row result, so no row reaches the insert before the lock is held. The server runs a statement only once
+ * it has received all of it, so the lock is never held while the statement's (large) parameters are still on the way;
+ * sent with COMMIT right behind it, it is held only for the server's own work.
+ */
+export const insertEventsLockedSql = (param: string) => `
+  insert into events (event_id, account_id, chat_id, type, payload, occurred_at, dedupe_key)
+  select (r ->> 0)::uuid, r ->> 1, r ->> 2, r ->> 3, r -> 4, (r ->> 5)::timestamptz, r ->> 6
+  from (select pg_advisory_xact_lock(${EVENTS_APPEND_LOCK}) as locked offset 0) l, jsonb_array_elements(${param}::text::jsonb) r
+  on conflict do nothing`
+
 export const lockAppends = (tx: TxSql) => tx`select pg_advisory_xact_lock(${EVENTS_APPEND_LOCK})`
 
 const encodeEvent = Schema.encodeSync(DomainEvent)
@@ -71,9 +83,8 @@ const encodeEvent = Schema.encodeSync(DomainEvent)
 export const appendEvents = async (tx: postgres.TransactionSql, events: ReadonlyArray<NewEvent>) => {
   if (events.length === 0) return [] as Array<AppendedEvent>
   for (const e of events) encodeEvent(e)
-  await lockAppends(tx)
   const inserted = await tx.unsafe<Array<{ seq: string; dedupe_key: string }>>(
-    `${insertEventsSql("$1")} returning seq, dedupe_key`,
+    `${insertEventsLockedSql("$1")} returning seq, dedupe_key`,
     [eventRowsJson(events)]
   )
   return inserted.map(r => ({ seq: Number(r.seq), dedupeKey: r.dedupe_key }))

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url"
 import { drizzle } from "drizzle-orm/postgres-js"
 import { migrate } from "drizzle-orm/postgres-js/migrator"
-import { Data, Effect } from "effect"
+import { Data, Effect, Predicate } from "effect"
 import postgres from "postgres"
 
 export class MigrationError extends Data.TaggedError("MigrationError")<{
@@ -36,7 +36,7 @@ const ensureDatabase = (url: string) =>
           await admin.unsafe(`create database "${name.replaceAll('"', '""')}"`)
         } catch (error) {
           // Another process created it between our check and our create: that is fine.
-          const code = (error as { code?: string }).code
+          const code = Predicate.hasProperty(error, "code") ? error.code : undefined
           if (code !== "42P04" && code !== "23505") throw error
         }
       } finally {

@@ -1,17 +1,19 @@
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { Database, type DbError } from "./Database.js"
+import { makeFairGate } from "./FairGate.js"
 import {
   chatIdsOf,
   chunkPage,
   commitPage,
   latestById,
+  mayBeQuiet,
   type ObservedChat,
   type PageResult,
   type PageWrite,
   preparePage,
+  quietPage,
   splitPage,
-  withoutRepeats,
-  writePage
+  withoutRepeats
 } from "./PageWrite.js"
 
 export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/db/MirrorWriter", {
@@ -20,22 +22,7 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
     // Page writes of every account of the process take turns here rather than at the pool, whose waits time out: a
     // page whose upstream call was paid for is written, however many accounts write at once. Some connections stay
     // for the other transactions (commands, outbox) and for plain statements.
-    const writers = yield* Effect.makeSemaphore(Math.max(1, database.max - 3))
-    const applyOne = (page: PageWrite) =>
-      writers.withPermits(1)(database.use((_, sql) => sql.begin(tx => writePage(tx, page)) as Promise<PageResult>))
-    // Uninterruptible: on SIGTERM the open transaction finishes before the pool closes. A page of many chats is
-    // written in parts (chunkPage), one transaction each, so that none takes an unbounded number of locks.
-    const apply = (page: PageWrite): Effect.Effect<PageResult, DbError> =>
-      Effect.uninterruptible(
-        Effect.reduce(chunkPage(page), { eventsAppended: 0, chatsChanged: 0, chatsObserved: 0 }, (sum, part) =>
-          Effect.map(applyOne(part), r => ({
-            eventsAppended: sum.eventsAppended + r.eventsAppended,
-            chatsChanged: sum.chatsChanged + r.chatsChanged,
-            chatsObserved: sum.chatsObserved + r.chatsObserved
-          }))
-        )
-      )
-
+    const writers = makeFairGate(Math.max(1, database.max - 3))
     /**
      * A transaction on a connection of its own, rolled back when the scope closes unless it committed. If the server
      * closed the connection, the rollback fails with CONNECTION_CLOSED and `release` leaves the connection to the pool
@@ -62,6 +49,47 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
         )
     )
 
+    // Per account, how many of its page writes appended events in this process: a stream that only acts on changes
+    // (members) looks here before it queries.
+    const changes = new Map<string, number>()
+    const counted = (accountId: string) => (result: PageResult) => {
+      if (result.eventsAppended > 0) changes.set(accountId, (changes.get(accountId) ?? 0) + 1)
+      return result
+    }
+
+    /** The page when it changes nothing (`quietPage`: no transaction, no lock), else undefined. */
+    const quiet = (page: PageWrite) =>
+      mayBeQuiet(page) ? database.use((_, sql) => quietPage(sql, page)) : Effect.succeed(undefined)
+
+    const applyOne = (page: PageWrite) =>
+      writers.withPermit(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const unchanged = yield* quiet(page)
+            if (unchanged !== undefined) return unchanged
+            const tx = yield* transaction
+            const result = yield* database.use(async () => {
+              const result = await commitPage(tx.conn, await preparePage(tx.conn, page), undefined, { commit: true })
+              tx.committed = true
+              return result
+            })
+            return counted(page.accountId)(result)
+          })
+        )
+      )
+    // Uninterruptible: on SIGTERM the open transaction finishes before the pool closes. A page of many chats is
+    // written in parts (chunkPage), one transaction each, so that none takes an unbounded number of locks.
+    const apply = (page: PageWrite): Effect.Effect<PageResult, DbError> =>
+      Effect.uninterruptible(
+        Effect.reduce(chunkPage(page), { eventsAppended: 0, chatsChanged: 0, chatsObserved: 0 }, (sum, part) =>
+          Effect.map(applyOne(part), r => ({
+            eventsAppended: sum.eventsAppended + r.eventsAppended,
+            chatsChanged: sum.chatsChanged + r.chatsChanged,
+            chatsObserved: sum.chatsObserved + r.chatsObserved
+          }))
+        )
+      )
+
     /**
      * Writes pages in the order given, each in its own transaction like `apply`. A page is locked and diffed while
      * the previous one commits, and commits only once that one has: the cursor never passes a page that did not
@@ -76,11 +104,20 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
       let applied: ReadonlyMap<string, ObservedChat> = new Map()
       const write = (page: PageWrite) =>
         Effect.gen(function* () {
+          if (committing === undefined && mayBeQuiet(page)) {
+            const unchanged = yield* writers.withPermit(quiet(page))
+            if (unchanged !== undefined) {
+              busy = new Set()
+              applied = new Map()
+              committing = yield* Effect.fork(Effect.succeed(unchanged))
+              return
+            }
+          }
           const scope = yield* Scope.make()
           const [now, later] = committing ? splitPage(withoutRepeats(page, applied), busy) : [page, undefined]
           const commit = Effect.gen(function* () {
             yield* Scope.extend(
-              Effect.acquireRelease(writers.take(1), () => writers.release(1)),
+              Effect.acquireRelease(writers.take, () => writers.release),
               scope
             )
             const tx = yield* Scope.extend(transaction, scope)
@@ -89,12 +126,13 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
             // never waits for a lock of the page after it, which waits (here, unseen by PostgreSQL) for its commit.
             if (committing) yield* Fiber.join(committing)
             const after = later ? yield* database.use(() => preparePage(tx.conn, later)) : undefined
-            return database.use(async () => {
-              const result = await commitPage(tx.conn, prepared, after)
-              await tx.conn`commit`
-              tx.committed = true
-              return result
-            })
+            return database
+              .use(async () => {
+                const result = await commitPage(tx.conn, prepared, after, { commit: true })
+                tx.committed = true
+                return result
+              })
+              .pipe(Effect.map(counted(page.accountId)))
           })
           const finish = yield* commit.pipe(Effect.onError(cause => Scope.close(scope, Exit.failCause(cause))))
           busy = chatIdsOf(page)
@@ -129,6 +167,7 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
       analyze,
       apply: Effect.fn("MirrorWriter.apply")(apply),
       inOrder,
+      changesOf: (accountId: string): number => changes.get(accountId) ?? 0,
       ensureAccount: Effect.fn("MirrorWriter.ensureAccount")(ensureAccount)
     } as const
   })

@@ -9,10 +9,11 @@ import {
   type MemberInfo,
   type ObservedFields
 } from "@cliq-mirror/core"
+import type postgres from "postgres"
 import { applyMemberDelta, selectMembers } from "./ChatMembersSql.js"
 import { type ChatInsert, rowFromState, stateFromRow } from "./ChatRows.js"
-import { appendAndProjectSql, chatRowsJson, selectChatsForUpdate } from "./ChatsSql.js"
-import { eventRowsJson, lockAppends, type NewEvent, type PageEvent, type TxSql } from "./EventAppend.js"
+import { appendStagedSql, chatRowsJson, peekChats, selectChatsForUpdate, stagePartSql } from "./ChatsSql.js"
+import { eventRowsJson, type NewEvent, type PageEvent, type TxSql } from "./EventAppend.js"
 import { type CursorUpdate, writeCursor } from "./SyncStateSql.js"
 
 export interface ObservedChat {
@@ -162,6 +163,8 @@ export const withoutRepeats = (page: PageWrite, applied: ReadonlyMap<string, Obs
 /** A page whose chats are locked and diffed, its rows ready: what remains is `commitPage`. */
 export interface PreparedPage {
   readonly accountId: string
+  /** Statements of the page already sent, not yet answered. */
+  readonly sideWrites: ReadonlyArray<PromiseLike<unknown>>
   readonly cursor: CursorUpdate | undefined
   readonly observed: number
   readonly events: number
@@ -252,14 +255,23 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
   for (const [id, s] of next)
     if (s !== undefined) changed.push(rowFromState(page.accountId, s, prev.get(id)?.lastSeq ?? 0, now))
   const unchangedObserved = [...observed.keys()].filter(id => !next.has(id))
-  if (page.rejected && page.rejected.length > 0) await upsertRejected(tx, page.accountId, page.rejected)
+  // Sent now and answered by the time the page commits (`commitPage` waits for them): no round trip of their own.
+  const sideWrites: Array<PromiseLike<unknown>> = []
+  if (page.rejected && page.rejected.length > 0) sideWrites.push(upsertRejected(tx, page.accountId, page.rejected))
   if (observed.size > 0) {
-    await tx`delete from rejected_items where account_id = ${page.accountId} and chat_id = any(${[...observed.keys()]})`
+    sideWrites.push(
+      tx`delete from rejected_items where account_id = ${page.accountId} and chat_id = any(${[...observed.keys()]})`.execute()
+    )
   }
   if (unchangedObserved.length > 0) {
-    await tx`update chats set synced_at = ${now.toISOString()}::timestamptz where account_id = ${page.accountId} and chat_id = any(${unchangedObserved})`
+    sideWrites.push(
+      tx`update chats set synced_at = ${now.toISOString()}::timestamptz where account_id = ${page.accountId} and chat_id = any(${unchangedObserved})`.execute()
+    )
   }
+  // A failure surfaces at commit; until then it must not count as unhandled.
+  for (const w of sideWrites) Promise.resolve(w).catch(() => undefined)
   return {
+    sideWrites,
     accountId: page.accountId,
     cursor: page.cursor,
     observed: observed.size + (page.repeated ?? 0),
@@ -272,32 +284,85 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
 }
 
 /**
- * The rest of the page's transaction: the cursor, then the events (under the append lock, so seq order is commit
- * order) and the rows, one statement per prepared part (`after`: the part `splitPage` held back). The statements are
- * sent together, in that order, and answered in order (one round trip). Call last, right before COMMIT.
+ * The rest of the page's transaction: the cursor, the parts' data (`stagePartSql`), then the events (taking the
+ * append lock, so seq order is commit order) and the rows, one short statement per prepared part (`after`: the part
+ * `splitPage` held back). The statements are sent in that order and answered in order. Call last. With `commit`,
+ * COMMIT goes out right behind the appends, in the same write: the append lock is then held only while the server runs
+ * them and the commit, never while this process gets round to answering (a busy event loop would otherwise stretch
+ * every page's hold, and every append of the database would queue behind it). A failed statement aborts the
+ * transaction, which that COMMIT then rolls back.
  */
-export const commitPage = async (tx: TxSql, page: PreparedPage, after?: PreparedPage): Promise<PageResult> => {
+export const commitPage = async (
+  tx: TxSql,
+  page: PreparedPage,
+  after?: PreparedPage,
+  options: { readonly commit?: boolean } = {}
+): Promise<PageResult> => {
   const parts = (after ? [page, after] : [page]).filter(p => p.events > 0 || p.changed > 0)
   const observed = page.observed + (after?.observed ?? 0)
   const events = page.events + (after?.events ?? 0)
-  const ahead: Array<PromiseLike<unknown>> = []
+  const ahead: Array<PromiseLike<unknown>> = [...page.sideWrites, ...(after?.sideWrites ?? [])]
   if (page.cursor) ahead.push(writeCursor(tx, page.accountId, page.cursor, observed, events))
-  if (events > 0) ahead.push(lockAppends(tx).execute())
-  const written = parts.map(part => appendAndProjectSql(tx, part.eventsJson, part.chatsJson))
-  const [, results] = await Promise.all([Promise.all(ahead), Promise.all(written)])
-  let appended = 0
-  results.forEach((result, i) => {
-    // Cannot happen while every writer takes the chat locks; if it ever does, roll back rather than diverge from the log.
-    if (result.chatEvents !== parts[i]!.chatEvents) {
-      throw new Error("a chat event of this page was appended concurrently; the page will be re-applied")
-    }
-    appended += result.appended
-  })
+  for (const [i, part] of parts.entries())
+    ahead.push(stagePartSql(tx, i, part.eventsJson, part.chatsJson, part.chatEvents))
+  const written = parts.map((_, i) => appendStagedSql(tx, i))
+  const committed = options.commit ? [tx`commit`.execute()] : []
+  const [, results] = await Promise.all([Promise.all(ahead), Promise.all(written), Promise.all(committed)])
+  const appended = results.reduce((sum, r) => sum + r.appended, 0)
   return { eventsAppended: appended, chatsChanged: page.changed + (after?.changed ?? 0), chatsObserved: observed }
 }
 
 export const writePage = async (tx: TxSql, page: PageWrite): Promise<PageResult> =>
   commitPage(tx, await preparePage(tx, page))
+
+/** A page that only observes or flags chats (and may move a cursor): one that may turn out to change nothing. */
+export const mayBeQuiet = (page: PageWrite): boolean =>
+  !page.rejected?.length &&
+  !page.gone?.length &&
+  !page.events?.length &&
+  !page.extraEvents?.length &&
+  !page.derive?.length &&
+  page.members === undefined
+
+/** True when diffing the page against `stored` (the rows now stored, by chat id) yields no event. */
+export const changesNothing = (page: PageWrite, stored: ReadonlyMap<string, ChatState>): boolean => {
+  for (const [chatId, o] of latestById(page.observed ?? []))
+    if (diffObservation(stored.get(chatId), o.chat).length > 0) return false
+  for (const f of page.flags ?? []) {
+    for (const chatId of f.chatIds) {
+      const s = stored.get(chatId)
+      if (s && diffFlag(s, f.flag, f.value)) return false
+    }
+  }
+  return true
+}
+
+/**
+ * A page that changes nothing, written without a transaction or a lock: its chats read unlocked and diffed; when no
+ * event results and none of them has a rejected item to clear, only their `synced_at` and the cursor are written
+ * (two statements, sent together). Answers undefined, having written nothing, when the page needs `writePage`. A
+ * concurrent change of one of its chats is no reason for the lock: this page, observing the state before it, would
+ * have appended nothing either had it been serialised first.
+ */
+export const quietPage = async (sql: postgres.Sql, page: PageWrite): Promise<PageResult | undefined> => {
+  if (!mayBeQuiet(page)) return undefined
+  const ids = [...chatIdsOf(page)]
+  const peeked = await peekChats(sql, page.accountId, ids)
+  if (peeked.rejected.size > 0) return undefined
+  const stored = new Map(peeked.rows.map(r => [r.chatId, stateFromRow(r)]))
+  if (!changesNothing(page, stored)) return undefined
+  const observedIds = [...latestById(page.observed ?? []).keys()]
+  const observed = observedIds.length + (page.repeated ?? 0)
+  const writes: Array<PromiseLike<unknown>> = []
+  if (observedIds.length > 0) {
+    writes.push(
+      sql`update chats set synced_at = ${new Date().toISOString()}::timestamptz where account_id = ${page.accountId} and chat_id = any(${observedIds})`.execute()
+    )
+  }
+  if (page.cursor) writes.push(writeCursor(sql, page.accountId, page.cursor, observed, 0))
+  await Promise.all(writes)
+  return { eventsAppended: 0, chatsChanged: 0, chatsObserved: observed }
+}
 
 const upsertRejected = (tx: TxSql, accountId: string, rejected: ReadonlyArray<RejectedChat>) => {
   const rows = rejected

@@ -1,28 +1,33 @@
-import {
-  CHAT_EVENT_TYPES,
-  type ChatState,
-  evolveChat,
-  firstIssue,
-  type MemberInfo,
-  readChatEvent
-} from "@cliq-mirror/core"
+import { CHAT_EVENT_TYPES, type ChatEvent, firstIssue, readChatEvent } from "@cliq-mirror/core"
 import { Either } from "effect"
 import type postgres from "postgres"
 import { replaceMembers } from "./ChatMembersSql.js"
 import { type ChatInsert, rowFromState, stateFromRow } from "./ChatRows.js"
 import { chatsUpsertSql, selectChats } from "./ChatsSql.js"
+import { type ChatFold, foldChatEvent } from "./CompactPlan.js"
 
-interface Rebuilt {
-  state: ChatState | undefined
+interface Rebuilt extends ChatFold {
   lastSeq: number
   lastRecordedAt: Date
-  members: Map<string, MemberInfo>
+}
+
+/** A stored chat event as its schema reads it; one that does not decode stops the fold, naming it. */
+export const decodeStoredChatEvent = (seq: number | string, type: string, payload: unknown): ChatEvent => {
+  const decoded = readChatEvent(type, payload)
+  if (Either.isLeft(decoded)) {
+    const issue = firstIssue(decoded.left)
+    throw new Error(`event ${seq} (${type}) does not decode: ${issue.path}: ${issue.message}`)
+  }
+  return decoded.right
 }
 
 const BATCH = 5_000
 const CHAT_TYPES = new Set<string>(CHAT_EVENT_TYPES)
 
-/** Folds the whole log, in seq order, through the same `evolveChat` the live writer uses. */
+/**
+ * Folds the whole log, in seq order, through the same `evolveChat` the live writer uses. A `ChatSnapshotted` (left by
+ * compaction, docs/events.md#compaction) replaces the chat's state and members: the fold starts over from it.
+ */
 export const foldLog = async (sql: postgres.Sql) => {
   const chats = new Map<string, Rebuilt>()
   let after = 0
@@ -42,19 +47,9 @@ export const foldLog = async (sql: postgres.Sql) => {
         lastRecordedAt: r.recorded_at,
         members: new Map()
       }
-      const decoded = readChatEvent(r.type, r.payload)
-      if (Either.isLeft(decoded)) {
-        const issue = firstIssue(decoded.left)
-        throw new Error(`event ${r.seq} (${r.type}) does not decode: ${issue.path}: ${issue.message}`)
-      }
-      const event = decoded.right
-      entry.state = evolveChat(entry.state, event)
+      foldChatEvent(entry, decodeStoredChatEvent(r.seq, r.type, r.payload))
       entry.lastSeq = after
       entry.lastRecordedAt = r.recorded_at
-      if (event.type === "MembersChanged") {
-        for (const id of event.payload.removed) entry.members.delete(id)
-        for (const m of [...event.payload.added, ...event.payload.updated]) entry.members.set(m.user_id, m)
-      }
       chats.set(key, entry)
     }
   }

@@ -60,20 +60,40 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
             last_run_at = now(), last_success_at = now(), updated_at = now()`
         )
         .pipe(Effect.asVoid)
+    // Queues this process found empty and has not enqueued to since: polling one costs no round trip. Only the
+    // process holding an account's lease enqueues for it; one that takes an account over starts with no entry, so its
+    // first look reads the stored queue. An enqueue forgets the mark before and after its write, so a read that
+    // overlaps it never marks the queue empty.
+    const drained = new Set<string>()
+    let enqueues = 0
+    const queueKey = (accountId: string, stream: string) => `${accountId}\u0000${stream}`
     /** Chat ids queued in a stream's cursor (`pending`), oldest first. */
     const pending = (accountId: string, stream: string) =>
-      database.use(async (_, sql) => {
-        const rows = await sql<Array<{ id: string }>>`
-          select jsonb_array_elements_text(coalesce(cursor->'pending', '[]'::jsonb)) as id from sync_state
-          where account_id = ${accountId} and stream = ${stream}`
-        return rows.map(r => r.id)
+      Effect.suspend(() => {
+        const key = queueKey(accountId, stream)
+        if (drained.has(key)) return Effect.succeed([] as Array<string>)
+        const before = enqueues
+        return database.use(async (_, sql) => {
+          const rows = await sql<Array<{ id: string }>>`
+            select jsonb_array_elements_text(coalesce(cursor->'pending', '[]'::jsonb)) as id from sync_state
+            where account_id = ${accountId} and stream = ${stream}`
+          if (rows.length === 0 && enqueues === before) drained.add(key)
+          return rows.map(r => r.id)
+        })
+      })
+    const forget = (accountId: string, stream: string) =>
+      Effect.sync(() => {
+        enqueues++
+        drained.delete(queueKey(accountId, stream))
       })
     const enqueue = (accountId: string, stream: string, chatIds: ReadonlyArray<string>) =>
       chatIds.length === 0
         ? Effect.void
-        : database
-            .use(
-              (_, sql) => sql`
+        : Effect.zipRight(
+            forget(accountId, stream),
+            database
+              .use(
+                (_, sql) => sql`
           insert into sync_state (account_id, stream, cursor)
           values (${accountId}, ${stream}, jsonb_build_object('pending', ${JSON.stringify(chatIds)}::text::jsonb))
           on conflict (account_id, stream) do update set cursor = jsonb_set(sync_state.cursor, '{pending}', (
@@ -81,8 +101,9 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
               select id, min(n) as first from jsonb_array_elements_text(
                 coalesce(sync_state.cursor->'pending', '[]'::jsonb) || (excluded.cursor->'pending')
               ) with ordinality as e(id, n) group by id) ids)), updated_at = now()`
-            )
-            .pipe(Effect.asVoid)
+              )
+              .pipe(Effect.asVoid, Effect.ensuring(forget(accountId, stream)))
+          )
     const dequeue = (accountId: string, stream: string, chatIds: ReadonlyArray<string>) =>
       database
         .use(

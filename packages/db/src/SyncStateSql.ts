@@ -1,3 +1,4 @@
+import type postgres from "postgres"
 import type { TxSql } from "./EventAppend.js"
 
 export interface CursorUpdate {
@@ -9,12 +10,21 @@ export interface CursorUpdate {
   readonly success?: boolean
 }
 
-/** Written inside the page's transaction: the cursor never moves past data that did not commit. Sent at once. */
-export const writeCursor = (tx: TxSql, accountId: string, c: CursorUpdate, observed: number, events: number) =>
+/**
+ * Written inside the page's transaction (the cursor never moves past data that did not commit), or on its own for a
+ * page that changes nothing. Sent at once.
+ */
+export const writeCursor = (
+  tx: TxSql | postgres.Sql,
+  accountId: string,
+  c: CursorUpdate,
+  observed: number,
+  events: number
+) =>
   tx`
     insert into sync_state (account_id, stream, high_water_ms, boundary_ids, cursor, status, last_run_at,
       last_success_at, chats_observed, events_appended, consecutive_failures, last_error, updated_at)
-    values (${accountId}, ${c.stream}, ${c.highWaterMs ?? null}, ${(c.boundaryIds ?? []) as Array<string>},
+    values (${accountId}, ${c.stream}, ${c.highWaterMs ?? null}, ${[...(c.boundaryIds ?? [])]},
       ${JSON.stringify(c.cursor ?? {})}::text::jsonb, ${c.status ?? "running"}, now(),
       ${c.success ? new Date().toISOString() : null}::timestamptz, ${observed}, ${events}, 0, null, now())
     on conflict (account_id, stream) do update set

@@ -92,7 +92,8 @@ layer(TestLayer, { timeout: "2 minutes", excludeTestServices: true })("EventsFee
       const held = () =>
         observer<Array<{ n: number }>>`
           select count(*)::int as n from pg_locks
-          where locktype = 'advisory' and granted and classid = 0 and objid = ${EVENTS_APPEND_LOCK} and objsubid = 1`
+          where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())
+            and classid = 0 and objid = ${EVENTS_APPEND_LOCK} and objsubid = 1`
       const during = yield* Effect.promise(() =>
         writer.begin(async tx => {
           await appendEvents(tx, [

@@ -29,6 +29,9 @@ export class Command extends Schema.Class<Command>("Command")({
     description:
       "When the command's upstream call is expected: the stored time for waiting_rate_limit, an estimate for queued, null otherwise"
   }),
+  batch_id: Schema.NullOr(Schema.String).annotations({
+    description: "The batch (POST /v1/bulk) that took this command in; null for a command sent alone"
+  }),
   params: Json,
   result: Schema.NullOr(Json)
 }) {}
@@ -47,6 +50,7 @@ export const toCommandDto = (c: CommandRecord, eta: Date | null): Command =>
     completed_at: iso(c.completedAt),
     superseded_by: c.supersededBy,
     eta: iso(eta),
+    batch_id: c.batchId,
     params: c.params,
     result: c.result
   })

@@ -12,35 +12,33 @@ export type JobResult = { readonly _tag: "Done" } | { readonly _tag: "Delay"; re
 export const DONE: JobResult = { _tag: "Done" }
 export const delayUntil = (until: number): JobResult => ({ _tag: "Delay", until })
 
-/** A finished command may unblock the next command of each of its chats, which waits delayed: wake it now. */
-export const wakeSuccessors = (accountId: string, done: ReadonlyArray<CommandRecord>) =>
+/**
+ * A finished command may unblock the next command of each of its chats, which waits delayed: wake it now. The other
+ * commands the call carried have jobs of their own that have nothing left to do: they are removed in bulk.
+ */
+export const wakeSuccessors = (accountId: string, done: ReadonlyArray<CommandRecord>, ownId?: string) =>
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
     const queue = yield* CommandQueue
-    const chats = [...new Set(done.flatMap(commandChatIds))]
-    yield* Effect.forEach(
-      chats,
-      chatId =>
-        repo
-          .pendingOnChat(accountId, chatId, 1)
-          .pipe(Effect.flatMap(next => (next[0] ? queue.promote(next[0].id) : Effect.void))),
-      { discard: true }
-    )
+    yield* queue.removeJobs(done.flatMap(c => (c.id === ownId ? [] : [c.id])))
+    const next = yield* repo.nextOnChats(accountId, [...new Set(done.flatMap(commandChatIds))])
+    yield* Effect.forEach(new Set(next.values()), id => queue.promote(id), { discard: true, concurrency: 8 })
   })
 
-export const settle = (account: Account, settlement: Settlement) =>
+export const settle = (account: Account, settlement: Settlement, ownId?: string) =>
   Effect.gen(function* () {
     yield* (yield* CommandsRepo).finish(account.id, settlement)
     yield* observeFinished(settlement.outcomes)
     yield* wakeSuccessors(
       account.id,
-      settlement.outcomes.map(o => o.command)
+      settlement.outcomes.map(o => o.command),
+      ownId
     )
     return DONE
   })
 
 /** Does what a waiting or failing step names for the commands of one attempt (`batch`), as stored rows. */
-export const applyStep = (accountId: string, batch: ReadonlyArray<CommandRecord>, step: Step) =>
+export const applyStep = (accountId: string, batch: ReadonlyArray<CommandRecord>, step: Step, ownId?: string) =>
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
     const ids = batch.map(c => c.id)
@@ -54,7 +52,7 @@ export const applyStep = (accountId: string, batch: ReadonlyArray<CommandRecord>
         const outcomes = batch.map(command => ({ command, status: "failed" as const, error: step.error }))
         yield* repo.finish(accountId, { outcomes })
         yield* observeFinished(outcomes)
-        yield* wakeSuccessors(accountId, batch)
+        yield* wakeSuccessors(accountId, batch, ownId)
         return DONE
       }
       case "Delay":

@@ -14,12 +14,14 @@ import {
   type ErrorInfo,
   failureKind,
   type Granted,
+  Limits,
   onRefused
 } from "@cliq-mirror/core"
 import { type CommandRecord, CommandsQuery, CommandsRepo } from "@cliq-mirror/db"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import { Upstream } from "../Upstream.js"
 import { applyStep, delayUntil, settle } from "./Apply.js"
+import { CommandQueue } from "./CommandQueue.js"
 import { planBatch } from "./Plan.js"
 import { sendBatch } from "./Send.js"
 import type { CommandTiming } from "./Timing.js"
@@ -57,7 +59,7 @@ const refused = (command: CommandRecord, denied: Denied, error: ErrorInfo | null
       now,
       error
     )
-    return yield* applyStep(command.accountId, [command], step)
+    return yield* applyStep(command.accountId, [command], step, command.id)
   })
 
 /** When the bucket's lock ends after a throttle answer, on the local clock (null when the budget cannot say). */
@@ -95,7 +97,7 @@ const sendAndDecide = (
   Effect.gen(function* () {
     const upstream = yield* Upstream
     const sent = yield* Effect.either(sendBatch(account, mine, batch, grant))
-    if (Either.isRight(sent)) return yield* settle(account, sent.right)
+    if (Either.isRight(sent)) return yield* settle(account, sent.right, mine.id)
     const error = sent.left
     const now = yield* Clock.currentTimeMillis
     const lockedUntil =
@@ -108,7 +110,7 @@ const sendAndDecide = (
       now,
       yield* next(mine.attempts, timing)
     )
-    return yield* applyStep(account.id, batch, step)
+    return yield* applyStep(account.id, batch, step, mine.id)
   })
 
 const slotFor = (account: Account, command: CommandRecord, timing: CommandTiming) =>
@@ -137,9 +139,9 @@ const checkThenSend = (account: Account, mine: CommandRecord, timing: CommandTim
     }
     const step = afterCheck(factsOf(mine), check, now, yield* next(mine.attempts, timing))
     if (step._tag === "Settle" && Either.isRight(verified) && Option.isSome(verified.right)) {
-      return yield* settle(account, verified.right.value)
+      return yield* settle(account, verified.right.value, mine.id)
     }
-    if (step._tag !== "Send") return yield* applyStep(account.id, [mine], step)
+    if (step._tag !== "Send") return yield* applyStep(account.id, [mine], step, mine.id)
     const checked = { ...mine, needsCheck: false }
     const decision = yield* slotFor(account, checked, timing)
     if (decision._tag === "Denied") return yield* refused(checked, decision)
@@ -160,6 +162,7 @@ export const attempt = (
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
     const upstream = yield* Upstream
+    const queue = yield* CommandQueue
     let mine = command
     if (claim.reclaim) {
       const taken = yield* repo.reclaimStalled(command.id, timing.leaseMs)
@@ -174,6 +177,59 @@ export const attempt = (
         mine = taken
       }
       return yield* withLease([mine.id], timing, checkThenSend(account, mine, timing))
+    }
+    if (!claim.reclaim && mine.type === "mark_as_read") {
+      // The slot first, then plan and claim in one turn: the call carries a full batch of what waits at that moment.
+      const decision = yield* slotFor(account, mine, timing)
+      if (decision._tag === "Denied") return yield* refused(mine, decision)
+      const batch = yield* repo.claimReadBatch(mine.accountId, mine.id, Limits.bulkChatsMax, timing.leaseMs)
+      const own = batch.find(c => c.id === command.id)
+      const carrier = own ?? batch[0]
+      if (carrier === undefined) {
+        // Nothing waits (another call carries this command): the slot goes back, the job stays until that call ends,
+        // which may yet park it unfinished.
+        yield* Effect.ignore(upstream.budget.refund(decision))
+        return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+      }
+      // The carried commands' own jobs would each be fetched only to find their command running: they are removed now
+      // and added back (due when the batch is) if the call leaves them unfinished. A process dying before that leaves
+      // them to the sweeper, which re-adds a job for every unfinished command without one (docs/commands.md).
+      const carried = batch.flatMap(c => (c.id === command.id ? [] : [c.id]))
+      yield* queue.removeJobs(carried)
+      const readd = (delayMs: number) =>
+        Effect.flatMap(repo.unfinishedOf(carried), ids =>
+          queue.readd(ids.map(commandId => ({ job: { commandId, accountId: account.id }, delayMs })))
+        ).pipe(
+          Effect.catchAll(e => Effect.logWarning("carried jobs not re-added; the sweeper will", { error: e.message }))
+        )
+      // An attempt that broke inside the daemon (not an upstream answer) puts what it still holds back in the queue,
+      // to be carried again by a full call: mark_as_read is idempotent, so a re-send is safe, and left running the
+      // commands would each be reclaimed alone once their lease ran out.
+      const putBack = repo
+        .park(
+          batch.map(c => c.id),
+          { status: "queued", eta: null, error: null }
+        )
+        .pipe(
+          Effect.zipRight(readd(0)),
+          Effect.catchAll(e =>
+            Effect.logWarning("carried commands not put back; their leases will", { error: e.message })
+          )
+        )
+      const sent = yield* withLease(
+        batch.map(c => c.id),
+        timing,
+        sendAndDecide(account, carrier, batch, decision, timing)
+      ).pipe(
+        Effect.tap(result =>
+          result._tag === "Delay"
+            ? Effect.flatMap(Clock.currentTimeMillis, now => readd(Math.max(0, result.until - now)))
+            : Effect.void
+        ),
+        Effect.onError(() => putBack)
+      )
+      // Carrying others while this command is in another call: the job waits for that call as above.
+      return own === undefined ? delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs) : sent
     }
     const planned = claim.reclaim ? [mine] : yield* planBatch(mine)
     const decision = yield* slotFor(account, mine, timing)

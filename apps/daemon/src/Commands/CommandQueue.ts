@@ -68,9 +68,21 @@ export class CommandQueue extends Effect.Service<CommandQueue>()("@cliq-mirror/d
         const job = await q.getJob(commandId)
         if (job && (await job.isDelayed())) await job.promote()
       }).pipe(Effect.catchAll(e => Effect.logDebug("promote skipped", { commandId, error: e.message })))
+    /**
+     * Removes the jobs of commands another job's call carries (coalescing), so that they are not each fetched, locked
+     * and run only to find their command running or done. A job being run right now is locked and stays (it ends on
+     * its own); an unfinished command left without a job is the sweeper's to re-add.
+     */
+    const removeJobs = (commandIds: ReadonlyArray<string>) =>
+      commandIds.length === 0
+        ? Effect.void
+        : use(q => Promise.all(commandIds.map(id => q.remove(id).catch(() => 0)))).pipe(
+            Effect.catchAll(e => Effect.logDebug("job removal skipped", { error: e.message })),
+            Effect.asVoid
+          )
     /** Whether a job with this id is waiting to run (so adding it again was a no-op that still leaves it to run). */
     const isPending = (commandId: string) =>
       use(async q => ["waiting", "delayed", "prioritized", "waiting-children"].includes(await q.getJobState(commandId)))
-    return { enqueue, readd, missing, promote, isPending, connection, prefix: bullPrefix(prefix) } as const
+    return { enqueue, readd, missing, promote, removeJobs, isPending, connection, prefix: bullPrefix(prefix) } as const
   })
 }) {}

@@ -1,3 +1,4 @@
+import { isFinal } from "@cliq-mirror/core"
 import { CommandsRepo, Database, OUTBOX_CHANNEL } from "@cliq-mirror/db"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import { CommandQueue } from "./CommandQueue.js"
@@ -16,10 +17,15 @@ export const relayOnce = Effect.gen(function* () {
   while (true) {
     const pending = yield* repo.unenqueued(BATCH)
     if (pending.length === 0) return total
-    yield* queue.enqueue(pending.map(c => ({ commandId: c.id, accountId: c.accountId })))
+    // A command another job's call finished before it was relayed needs no job of its own: it is only marked.
+    yield* queue.enqueue(
+      pending.filter(c => !isFinal(c.status)).map(c => ({ commandId: c.id, accountId: c.accountId }))
+    )
     // A retried command re-uses its job id: while its previous job is still finishing, the add is a no-op, so it is
     // marked only once its new job is really waiting; otherwise the next round adds it again.
-    const settled = yield* Effect.filter(pending, c => (c.retries === 0 ? Effect.succeed(true) : queue.isPending(c.id)))
+    const settled = yield* Effect.filter(pending, c =>
+      c.retries === 0 || isFinal(c.status) ? Effect.succeed(true) : queue.isPending(c.id)
+    )
     yield* repo.markEnqueued(settled.map(c => c.id))
     total += settled.length
     if (pending.length < BATCH || settled.length === 0) return total

@@ -32,21 +32,7 @@ const chatIdsOf = (c: CommandRecord): ReadonlyArray<string> => (c.type === "clea
 export const planBatch = Effect.fn("Commands.plan")(function* (command: CommandRecord) {
   const repo = yield* CommandsRepo
   const lastWins = LAST_WINS[command.type]
-  if (command.type === "mark_as_read") {
-    // Chat ids only: decoding a thousand candidate rows for every plan made a large drain CPU-bound.
-    const others = yield* repo.pendingChatsOfType(command.accountId, "mark_as_read", CANDIDATES)
-    const chats = [command.params.chat_id, ...new Set(others.filter(id => id !== command.params.chat_id))]
-    const batch: Array<CommandRecord> = []
-    let chatCount = 0
-    for (const chatId of chats) {
-      if (chatCount >= Limits.bulkChatsMax) break
-      const run = leadingRun(yield* repo.pendingOnChat(command.accountId, chatId, 100), ["mark_as_read"])
-      if (run.length === 0) continue
-      batch.push(...run)
-      chatCount++
-    }
-    return batch.some(c => c.id === command.id) ? batch : [command]
-  }
+  // mark_as_read is planned and claimed in one transaction (CommandsRepo.claimReadBatch, called by Attempt).
   if (command.type === "clear_unread") {
     const candidates = yield* repo.pendingOfTypes(command.accountId, ["clear_unread"], CANDIDATES)
     const chatIds = new Set<string>(command.params.chat_ids)

@@ -52,7 +52,7 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
   )
   if (step._tag === "Claim" && account !== undefined) return yield* attempt(account, command, step, timing)
   if (step._tag === "Delay" && step.mark === null) return delayUntil(step.until)
-  return yield* applyStep(command.accountId, [command], step)
+  return yield* applyStep(command.accountId, [command], step, command.id)
 })
 
 export const retryShortly = (): Effect.Effect<JobResult> =>

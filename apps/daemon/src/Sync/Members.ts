@@ -5,34 +5,52 @@ import { Upstream } from "../Upstream.js"
 
 const BATCH = 20
 
+/** Passes in a row that may skip the query when nothing changed; the next one queries anyway. */
+const SKIPS_BEFORE_QUERY = 11
+
 /**
  * Fetches member lists of new chats and of chats whose participant count moved, most recent activity first, paced
- * by the 20/min members bucket. Returns how many lists were fetched.
+ * by the 20/min members bucket. Returns how many lists were fetched. A pass after one that found nothing to fetch
+ * costs no query while no page of the account appended events since (`MirrorWriter.changesOf`); every
+ * `SKIPS_BEFORE_QUERY + 1`th pass queries anyway, for changes written by other means (command effects).
  */
-export const membersPass = Effect.fn("Members.pass")(function* (account: Account) {
-  const writer = yield* MirrorWriter
-  const queries = yield* MirrorQueries
-  const upstream = yield* Upstream
-  const chatIds = yield* queries.needingMembers(account.id, BATCH)
-  for (const chatId of chatIds) {
-    const fetchedAt = new Date()
-    const members = yield* upstream
-      .call(account, "listMembers", undefined, client => client.listMembers(chatId as ChatId))
-      .pipe(
-        Effect.map(list => list.map(m => ({ user_id: m.user_id, name: m.name ?? null, email_id: m.email_id ?? null }))),
-        Effect.catchTag("CliqPermanent", e =>
-          e.code === "chat_access_denied" ? Effect.succeed(undefined) : Effect.fail(e)
-        )
-      )
-    if (members === undefined) {
-      yield* writer.apply({ accountId: account.id, gone: [chatId] })
-      continue
+export const membersPass = (account: Account) => {
+  let idleAt: number | undefined
+  let skipped = 0
+  return Effect.gen(function* () {
+    const writer = yield* MirrorWriter
+    const queries = yield* MirrorQueries
+    const upstream = yield* Upstream
+    const changes = writer.changesOf(account.id)
+    if (idleAt === changes && skipped < SKIPS_BEFORE_QUERY) {
+      skipped++
+      return 0
     }
-    yield* writer.apply({
-      accountId: account.id,
-      members: { chatId, members, fetchedAt },
-      cursor: { stream: "members", status: "idle", success: true }
-    })
-  }
-  return chatIds.length
-})
+    skipped = 0
+    const chatIds = yield* queries.needingMembers(account.id, BATCH)
+    idleAt = chatIds.length === 0 ? changes : undefined
+    for (const chatId of chatIds) {
+      const fetchedAt = new Date()
+      const members = yield* upstream
+        .call(account, "listMembers", undefined, client => client.listMembers(chatId as ChatId))
+        .pipe(
+          Effect.map(list =>
+            list.map(m => ({ user_id: m.user_id, name: m.name ?? null, email_id: m.email_id ?? null }))
+          ),
+          Effect.catchTag("CliqPermanent", e =>
+            e.code === "chat_access_denied" ? Effect.succeed(undefined) : Effect.fail(e)
+          )
+        )
+      if (members === undefined) {
+        yield* writer.apply({ accountId: account.id, gone: [chatId] })
+        continue
+      }
+      yield* writer.apply({
+        accountId: account.id,
+        members: { chatId, members, fetchedAt },
+        cursor: { stream: "members", status: "idle", success: true }
+      })
+    }
+    return chatIds.length
+  }).pipe(Effect.withSpan("Members.pass"))
+}

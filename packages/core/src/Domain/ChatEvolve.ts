@@ -1,4 +1,4 @@
-import { discoveredState, msOrNull } from "./ChatSnapshot.js"
+import { discoveredState, msOrNull, stateFromSnapshot } from "./ChatSnapshot.js"
 import type { ChatState } from "./ChatState.js"
 import type { ChatEvent } from "./Events.js"
 
@@ -20,6 +20,7 @@ export const evolveChat = (state: ChatState | undefined, event: ChatEvent): Chat
   if (event.type === "ChatDiscovered") {
     return discoveredState(event.payload)
   }
+  if (event.type === "ChatSnapshotted") return stateFromSnapshot(event.payload.state)
   if (state === undefined) return undefined
   const p = event.payload
   let next: ChatState = state

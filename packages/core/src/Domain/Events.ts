@@ -1,4 +1,5 @@
 import { Predicate, Schema } from "effect"
+import { ChatType } from "../Cliq/ChatDto.js"
 import type { ObservedFields } from "./ChatState.js"
 
 /**
@@ -102,8 +103,49 @@ export const ChatHistoryStatusChanged = event("ChatHistoryStatusChanged", {
 })
 export const ChatLocalHistoryCleared = event("ChatLocalHistoryCleared", { ...Observed })
 
+/** A chat's whole state as the mirror has it, in the wire units of the other events (ISO times, snake_case). */
+export const SnapshotState = Schema.Struct({
+  chat_id: Schema.String,
+  name: Schema.String,
+  chat_type: ChatType,
+  participant_count: Schema.NullOr(Schema.Number),
+  creator_id: Schema.NullOr(Schema.String),
+  creator_name: Schema.NullOr(Schema.String),
+  created_time: Schema.NullOr(Time),
+  last_modified_time: Schema.NullOr(Time),
+  last_message_time: Schema.NullOr(Time),
+  pinned: Schema.Boolean,
+  removed: Schema.Boolean,
+  unread_message_count: Schema.Number,
+  unread_time: Schema.NullOr(Time),
+  last_message_info: Schema.NullOr(Raw),
+  previous_titles: Schema.NullOr(Schema.String),
+  thread_message_id: Schema.NullOr(Schema.String),
+  parent_chat_id: Schema.NullOr(Schema.String),
+  muted: Schema.Boolean,
+  closed: Schema.Boolean,
+  drafts: Schema.Boolean,
+  joined: Schema.Boolean,
+  members_fetched_at: Schema.NullOr(Time),
+  raw: Raw
+})
+export type SnapshotState = typeof SnapshotState.Type
+
+/**
+ * Written by compaction (docs/events.md#compaction): the chat's state and members after every event of the chat up to
+ * `through_seq`, which were then deleted. A fold starts over from it: it replaces whatever came before.
+ */
+export const ChatSnapshotted = event("ChatSnapshotted", {
+  state: SnapshotState,
+  members: Schema.Array(MemberInfo),
+  through_seq: Schema.Number,
+  events_compacted: Schema.Number,
+  compacted_before: Time
+})
+
 export const ChatEvent = Schema.Union(
   ChatDiscovered,
+  ChatSnapshotted,
   ChatRenamed,
   ChatPinned,
   ChatUnpinned,

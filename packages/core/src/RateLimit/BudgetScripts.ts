@@ -19,12 +19,23 @@ local function lostAt(marker)
 end
 `
 
+// A key's expiry only ever moves later here. The log must outlive every slot it holds: a slot counts for a window after
+// its last move, and a slot in flight until maxFlight after its grant, however long nothing else touches the bucket (a
+// loaded process can take seconds between a grant and the call's answer). An expiry reset to one window + 1 s by a
+// later write used to drop slots still in flight.
+const KEEP = `
+local function keep(key, ms)
+  local left = redis.call("PTTL", key)
+  if left == -1 or (left >= 0 and left < ms) then redis.call("PEXPIRE", key, string.format("%.0f", ms)) end
+end
+`
+
 /**
  * KEYS: log, lock, epoch, flight. ARGV: windowUs, threshold, cost, slotId, self, cap, maxFlightUs, then (share,
  * reservedSlots) pairs. Returns {1, slotId, nowUs, nowUs, lostAtUs} or {0, reason, retryAtUs, nowUs, lostAtUs}. Same
  * rule as Admission.admit.
  */
-export const acquireScript = `${NOW}${LOST_AT}
+export const acquireScript = `${NOW}${LOST_AT}${KEEP}
 local window = tonumber(ARGV[1])
 local threshold = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -55,7 +66,7 @@ if #expired > 0 then
       kept = true
     end
   end
-  if kept then redis.call("PEXPIRE", KEYS[1], string.format("%.0f", math.ceil(window / 1000) + 1000)) end
+  if kept then keep(KEYS[1], math.ceil(window / 1000) + 1000) end
 end
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", cutoff)
 local total = redis.call("ZCARD", KEYS[1])
@@ -87,11 +98,11 @@ if not reason then
   local score = string.format("%.0f", now)
   redis.call("ZADD", KEYS[1], score, slot)
   for i = 2, cost do redis.call("ZADD", KEYS[1], score, slot .. "#" .. i) end
-  redis.call("PEXPIRE", KEYS[1], string.format("%.0f", math.ceil(window / 1000) + 1000))
+  keep(KEYS[1], math.ceil(math.max(window, maxFlight) / 1000) + 1000)
   if maxFlight > 0 then
     redis.call("ZADD", KEYS[4], score, slot)
     for i = 2, cost do redis.call("ZADD", KEYS[4], score, slot .. "#" .. i) end
-    redis.call("PEXPIRE", KEYS[4], string.format("%.0f", math.ceil(maxFlight / 1000) + 1000))
+    keep(KEYS[4], math.ceil(maxFlight / 1000) + 1000)
   end
   return {1, slot, now, now, lost}
 end
@@ -113,9 +124,10 @@ return {0, reason, now + window, now, lost}
 /**
  * KEYS: log, epoch, flight. ARGV: windowUs (effective), then the grant's members. The call has ended: its members
  * leave the flight set, and each one still in the log moves to now, never back; keeps the log alive for a window from now. While the bucket recovers from lost state, the grant's
- * members are written back (the call was made before the loss and has arrived now). Returns nowUs.
+ * members are written back (the call was made before the loss and has arrived now). The log's expiry is never brought
+ * forward (other slots may still be in flight). Returns nowUs.
  */
-export const settleScript = `${NOW}${LOST_AT}
+export const settleScript = `${NOW}${LOST_AT}${KEEP}
 local score = string.format("%.0f", now)
 for i = 2, #ARGV do redis.call("ZREM", KEYS[3], ARGV[i]) end
 if lostAt(KEYS[2]) + tonumber(ARGV[1]) > now then
@@ -123,7 +135,7 @@ if lostAt(KEYS[2]) + tonumber(ARGV[1]) > now then
 else
   for i = 2, #ARGV do redis.call("ZADD", KEYS[1], "XX", "GT", score, ARGV[i]) end
 end
-redis.call("PEXPIRE", KEYS[1], string.format("%.0f", math.ceil(tonumber(ARGV[1]) / 1000) + 1000))
+keep(KEYS[1], math.ceil(tonumber(ARGV[1]) / 1000) + 1000)
 return now
 `
 

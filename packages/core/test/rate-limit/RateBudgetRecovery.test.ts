@@ -138,6 +138,28 @@ describe("RateBudgetRedis after its state is lost", () => {
     })
   )
 
+  it.scopedLive("with maxCallMs, a call in flight keeps its slots however long its bucket sees no other decision", () =>
+    Effect.gen(function* () {
+      // Under load a call can take seconds between grant and answer while nothing else touches its bucket: its slots
+      // must outlive that (the log used to expire one window + 1 s after its last write, slots in flight with it).
+      const [budget] = yield* budgets(1, { freshRedis: true, maxCallMs: 30_000 })
+      const request = target("chats.get")
+      const slow = (yield* budget!.tryAcquire({ ...request, cost: threshold(budget!) - 1 })) as Granted
+      // Another call that ends at once: its settle must not cut the log's life short either.
+      const quick = (yield* budget!.tryAcquire(request)) as Granted
+      yield* budget!.settle(quick)
+      yield* Effect.sleep(effectiveWindow(budget!) + 1500)
+      const held = yield* budget!.tryAcquire({ ...request, cost: 2 })
+      assert.strictEqual(held._tag, "Denied")
+      assert.strictEqual((held as Denied).reason, "window_full")
+      yield* budget!.settle(slow)
+      const usage = yield* budget!.usage(request)
+      assert.strictEqual(usage.counted, threshold(budget!) - 1)
+      const after = yield* takeAll(budget!, request)
+      assert.strictEqual(after.grants.length, 1)
+    })
+  )
+
   it.scopedLive("a first start waits too, unless the prefix is declared fresh", () =>
     Effect.gen(function* () {
       const [cautious] = yield* budgets(1)
