@@ -1,14 +1,14 @@
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 import { assert, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { CHAT_CSV_HEADERS } from "../../apps/cli/src/Cli.js"
 import { walkThrough } from "../../apps/demo/src/WalkThrough.js"
 import { testDatabase } from "../support/database.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { freePort } from "../support/ports.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 // `npx cliq-mirror` finds the root package's bin only from the repository's directory, where `> chats.csv` writes.
@@ -19,15 +19,6 @@ interface Run {
   readonly stdout: string
   readonly stderr: string
 }
-
-const freePort = Effect.async<number>(resume => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 /** One printed line typed into bash in the repository's directory, after the walk-through's `export` line. */
 const typed = (exportLine: string, line: string) =>
@@ -78,9 +69,8 @@ it.scopedLive(
       assert.isFalse(existsSync(CSV), `${CSV} exists; the walk-through's export would overwrite it`)
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(CSV, { force: true })))
       const database = yield* testDatabase
-      const prefix = uniqueRedisPrefix("walk")
-      yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
-      const port = yield* freePort
+      const prefix = yield* scopedRedisPrefix("walk")
+      const port = yield* Effect.promise(freePort)
       const token = `walk-${randomBytes(6).toString("hex")}`
       const api = `http://127.0.0.1:${port}`
       const demo = yield* startDemo({

@@ -4,7 +4,7 @@ import { meanWindowUtilisation, windowViolations } from "@cliq-mirror/core"
 import { assert, layer } from "@effect/vitest"
 import { Console, Context, Effect, Layer } from "effect"
 import type { RunningSimulator } from "../../apps/simulator/src/index.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { scopedSimulator } from "../support/simulator.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -62,8 +62,7 @@ const FixtureLive = Layer.scoped(
   Fixture,
   Effect.gen(function* () {
     const sim = yield* scopedSimulator({ chats: 200, users: 1, seed: 5, control: true, timeScale: SCALE })
-    const prefix = uniqueRedisPrefix("budget")
-    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const prefix = yield* scopedRedisPrefix("budget")
     return { sim, prefix }
   })
 )

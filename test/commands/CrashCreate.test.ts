@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { allFinal, daemon, drillEnvironment, strangers, until } from "./drill.js"
 import { command } from "./harness.js"
 
@@ -11,8 +11,7 @@ describe("drill: the daemon dies twice while one create_chat is in flight", () =
     "kill -9 during a held request, twice: the second send follows a check, the third process finds the chat",
     () =>
       Effect.gen(function* () {
-        const prefix = uniqueRedisPrefix("crash")
-        yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+        const prefix = yield* scopedRedisPrefix("crash")
         const { sim, database, repo, env } = yield* drillEnvironment({
           chats: 60,
           seed: 42,

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeOwnPostgres } from "../support/OwnPostgres.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { allFinal, daemon, drillEnvironment, groupChats, strangers, until } from "./drill.js"
 import { command } from "./harness.js"
 
@@ -11,8 +11,7 @@ describe("drill: PostgreSQL restarts mid-drain", () => {
     () =>
       Effect.gen(function* () {
         const pg = yield* makeOwnPostgres({ database: "drill" })
-        const prefix = uniqueRedisPrefix("pgrestart")
-        yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+        const prefix = yield* scopedRedisPrefix("pgrestart")
         const { sim, database, repo, env } = yield* drillEnvironment({
           chats: 1200,
           seed: 43,

@@ -11,7 +11,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { daemonEnv, startDaemon } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { scopedSimulator } from "../support/simulator.js"
 import { groupChats, strangers } from "./drill.js"
 import { command } from "./harness.js"
@@ -24,8 +24,7 @@ const environment = (chats: number, seed: number) =>
   Effect.gen(function* () {
     const sim = yield* scopedSimulator({ control: true, timeScale: TIME_SCALE, chats, users: 3, seed })
     const db = yield* testDatabase
-    const prefix = uniqueRedisPrefix("two")
-    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const prefix = yield* scopedRedisPrefix("two")
     const database = yield* makeDatabase({ url: Redacted.make(db.url), max: 4 })
     const repo = yield* Effect.provide(
       CommandsRepo,

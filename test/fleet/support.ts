@@ -8,7 +8,7 @@ import { Effect, Redacted } from "effect"
 import type { RunningSimulator } from "../../apps/simulator/src/index.js"
 import { type DaemonProcess, startDaemon } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { scopedSimulator } from "../support/simulator.js"
 import { visibleTruth } from "../sync/truth.js"
 
@@ -34,8 +34,7 @@ export const fleetEnvironment = (options: {
       seed: options.seed
     })
     const db = yield* testDatabase
-    const prefix = uniqueRedisPrefix("fleet")
-    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const prefix = yield* scopedRedisPrefix("fleet")
     const database = yield* makeDatabase({ url: Redacted.make(db.url), max: 4 })
     const file = join(tmpdir(), `cliq-mirror-accounts-${process.pid}-${Date.now()}.json`)
     yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(file, { force: true })))

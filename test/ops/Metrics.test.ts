@@ -4,11 +4,11 @@ import { join } from "node:path"
 import { BUCKETS, type BucketId } from "@cliq-mirror/core"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Schema } from "effect"
-import postgres from "postgres"
+import type postgres from "postgres"
 import type { RunningSimulator } from "../../apps/simulator/src/index.js"
 import { type DaemonProcess, daemonEnv, startDaemon } from "../support/daemonProcess.js"
-import { testDatabase } from "../support/database.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedSql, testDatabase } from "../support/database.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { scopedSimulator } from "../support/simulator.js"
 
 const TOKEN = "metrics-secret"
@@ -42,12 +42,8 @@ const FixtureLive = Layer.scoped(
   Effect.gen(function* () {
     const sim = yield* scopedSimulator({ chats: 120, users: 1, seed: 7, control: true, timeScale: 1 })
     const db = yield* testDatabase
-    const sql = yield* Effect.acquireRelease(
-      Effect.sync(() => postgres(db.url, { max: 2, onnotice: () => {} })),
-      s => Effect.promise(() => s.end({ timeout: 5 }))
-    )
-    const prefix = uniqueRedisPrefix("metrics")
-    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const sql = yield* scopedSql(db.url)
+    const prefix = yield* scopedRedisPrefix("metrics")
     const heartbeat = join(tmpdir(), `cliq-mirror-metrics-heartbeat-${process.pid}-${Date.now()}`)
     const daemon = yield* Effect.acquireRelease(
       Effect.sync(() =>

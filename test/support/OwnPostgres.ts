@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process"
 import { chown, mkdir, mkdtemp, readdir, rm } from "node:fs/promises"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Data, Effect, Layer } from "effect"
 import { migrateDatabase } from "../../packages/db/src/Migrator.js"
+import { freePort as freePortOf } from "./ports.js"
 
 export class OwnPostgresError extends Data.TaggedError("OwnPostgresError")<{
   readonly message: string
@@ -62,14 +62,9 @@ const postgresBinDir = Effect.tryPromise({
   catch: cause => new OwnPostgresError({ message: "PostgreSQL server binaries not found", cause })
 })
 
-const freePort = Effect.async<number, OwnPostgresError>(resume => {
-  const server = createServer()
-  server.once("error", cause => resume(Effect.fail(new OwnPostgresError({ message: "no free port", cause }))))
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
+const freePort = Effect.tryPromise({
+  try: freePortOf,
+  catch: cause => new OwnPostgresError({ message: "no free port", cause })
 })
 
 const postgresIds = Effect.gen(function* () {

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
+import { freePort } from "./ports.js"
 
 /**
  * A private redis-server (binary on PATH) for drills that wipe or restart Redis: the machine's shared Redis
@@ -23,17 +23,6 @@ export interface OwnRedis {
   /** Kills the server and removes its directory. Idempotent. */
   readonly close: () => Promise<void>
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))))
-    })
-  })
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms))
 

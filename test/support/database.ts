@@ -55,3 +55,10 @@ export const TestDatabaseUrlLive = Layer.scoped(
   TestDatabaseUrl,
   Effect.map(testDatabase, db => db.url)
 )
+
+/** A small postgres.js client of the test's own, ended when the scope closes. */
+export const scopedSql = (url: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => postgres(url, { max: 2, onnotice: () => {} })),
+    sql => Effect.promise(() => sql.end({ timeout: 5 }))
+  )

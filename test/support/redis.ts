@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto"
+import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { inject } from "vitest"
 
@@ -22,3 +23,10 @@ export const clearRedisPrefix = async (prefix: string): Promise<void> => {
     redis.disconnect()
   }
 }
+
+/** A fresh prefix (`uniqueRedisPrefix`) whose keys are deleted when the scope closes. */
+export const scopedRedisPrefix = (label?: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => uniqueRedisPrefix(label)),
+    prefix => Effect.promise(() => clearRedisPrefix(prefix))
+  )

@@ -1,11 +1,11 @@
 import { replayProjections } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import postgres from "postgres"
+import type postgres from "postgres"
 import type { RunningSimulator } from "../../apps/simulator/src/index.js"
 import { type DaemonProcess, daemonEnv, startDaemon } from "../support/daemonProcess.js"
-import { testDatabase } from "../support/database.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedSql, testDatabase } from "../support/database.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { scopedSimulator } from "../support/simulator.js"
 import { expectedRow, MIRROR_ROW_SQL, normalise, visibleTruth } from "./truth.js"
 
@@ -19,12 +19,8 @@ const FixtureLive = Layer.scoped(
   Effect.gen(function* () {
     const sim = yield* scopedSimulator({ chats: 12_000, users: 2, seed: 3, control: true, timeScale: 0.01 })
     const db = yield* testDatabase
-    const sql = yield* Effect.acquireRelease(
-      Effect.sync(() => postgres(db.url, { max: 2, onnotice: () => {} })),
-      s => Effect.promise(() => s.end({ timeout: 5 }))
-    )
-    const prefix = uniqueRedisPrefix("crash")
-    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const sql = yield* scopedSql(db.url)
+    const prefix = yield* scopedRedisPrefix("crash")
     const env = daemonEnv(
       {
         apiBaseUrl: sim.apiBaseUrl,

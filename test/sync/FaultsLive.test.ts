@@ -1,10 +1,10 @@
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import postgres from "postgres"
+import type postgres from "postgres"
 import type { FaultSpec, RunningSimulator } from "../../apps/simulator/src/index.js"
 import { type DaemonProcess, daemonEnv, startDaemon } from "../support/daemonProcess.js"
-import { testDatabase } from "../support/database.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedSql, testDatabase } from "../support/database.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { scopedSimulator } from "../support/simulator.js"
 import { expectedRow, MIRROR_ROW_SQL, normalise, visibleTruth } from "./truth.js"
 
@@ -38,12 +38,8 @@ const FixtureLive = Layer.scoped(
   Effect.gen(function* () {
     const sim = yield* scopedSimulator({ chats: 1000, users: 2, seed: 19, control: true, timeScale: 0.01 })
     const db = yield* testDatabase
-    const sql = yield* Effect.acquireRelease(
-      Effect.sync(() => postgres(db.url, { max: 2, onnotice: () => {} })),
-      s => Effect.promise(() => s.end({ timeout: 5 }))
-    )
-    const prefix = uniqueRedisPrefix("faults")
-    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const sql = yield* scopedSql(db.url)
+    const prefix = yield* scopedRedisPrefix("faults")
     let current: DaemonProcess | undefined
     yield* Effect.addFinalizer(() => Effect.promise(async () => void (await current?.stop())))
     const base = daemonEnv(

@@ -4,7 +4,7 @@ import postgres from "postgres"
 import type { RunningSimulator } from "../../apps/simulator/src/index.js"
 import { type DaemonProcess, daemonEnv, startDaemon } from "../support/daemonProcess.js"
 import { makeOwnPostgres, type OwnPostgresHandle } from "../support/OwnPostgres.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 import { scopedSimulator } from "../support/simulator.js"
 import { expectedRow, MIRROR_ROW_SQL, normalise, visibleTruth } from "./truth.js"
 
@@ -19,8 +19,7 @@ const FixtureLive = Layer.scoped(
   Effect.gen(function* () {
     const sim = yield* scopedSimulator({ chats: 2000, users: 2, seed: 29, control: true, timeScale: 0.01 })
     const pg = yield* makeOwnPostgres()
-    const prefix = uniqueRedisPrefix("pgrestart")
-    yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(prefix)))
+    const prefix = yield* scopedRedisPrefix("pgrestart")
     const env = daemonEnv(
       {
         apiBaseUrl: sim.apiBaseUrl,

@@ -8,7 +8,7 @@ import { startSimulator } from "../../apps/simulator/src/index.js"
 import { daemonEnv } from "../support/daemonProcess.js"
 import { testDatabase } from "../support/database.js"
 import { testConfig } from "../support/layers.js"
-import { clearRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../support/redis.js"
+import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
 
 export const TIME_SCALE = 0.01
 
@@ -40,8 +40,7 @@ export const syncHarness = (
         s => Effect.promise(() => s.close())
       )
       const db = yield* testDatabase
-      const redisPrefix = uniqueRedisPrefix("sync")
-      yield* Effect.addFinalizer(() => Effect.promise(() => clearRedisPrefix(redisPrefix)))
+      const redisPrefix = yield* scopedRedisPrefix("sync")
       const vars = daemonEnv(
         {
           apiBaseUrl: sim.apiBaseUrl,
