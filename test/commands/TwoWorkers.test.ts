@@ -1,91 +1,26 @@
 import { existsSync, readFileSync } from "node:fs"
-import { createServer, request as httpRequest } from "node:http"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { BUCKETS, type CommandInput, maxInAnyWindow, OPERATION_BY_ID } from "@cliq-mirror/core"
-import { CommandsRepo, Database, makeDatabase } from "@cliq-mirror/db"
+import type { makeDatabase } from "@cliq-mirror/db"
 import { assert, describe, it } from "@effect/vitest"
 import { Queue } from "bullmq"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect } from "effect"
 import { Redis } from "ioredis"
-import { daemonEnv, startDaemon } from "../support/daemonProcess.js"
-import { testDatabase } from "../support/database.js"
+import { recordingProxy } from "../support/proxy.js"
 import { scopedRedisPrefix, testRedisUrl } from "../support/redis.js"
-import { scopedSimulator } from "../support/simulator.js"
-import { groupChats, strangers } from "./drill.js"
+import { daemon, drillEnvironment, groupChats, strangers, TIME_SCALE } from "./drill.js"
 import { command } from "./harness.js"
 
-const TIME_SCALE = 0.02
 const WINDOW_MS = 60_000 * TIME_SCALE
 
-/** A simulator, a fresh database with CommandsRepo over it, a Redis prefix and the daemon's environment. */
+/** The drill's simulator, database and daemon environment, under a Redis prefix of its own. */
 const environment = (chats: number, seed: number) =>
   Effect.gen(function* () {
-    const sim = yield* scopedSimulator({ control: true, timeScale: TIME_SCALE, chats, users: 3, seed })
-    const db = yield* testDatabase
     const prefix = yield* scopedRedisPrefix("two")
-    const database = yield* makeDatabase({ url: Redacted.make(db.url), max: 4 })
-    const repo = yield* Effect.provide(
-      CommandsRepo,
-      CommandsRepo.Default.pipe(Layer.provide(Layer.succeed(Database, Database.make(database))))
-    )
-    const env = daemonEnv(
-      {
-        apiBaseUrl: sim.apiBaseUrl,
-        token: sim.state.accounts()[0]!.token,
-        databaseUrl: db.url,
-        redisUrl: testRedisUrl()
-      },
-      prefix,
-      TIME_SCALE
-    )
-    return { sim, database, repo, env, prefix }
+    const drill = yield* drillEnvironment({ chats, seed, redisUrl: testRedisUrl(), prefix })
+    return { ...drill, prefix }
   })
-
-/** A daemon process, stopped (SIGTERM) when the scope closes; its output is kept for a failure message. */
-const daemon = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => startDaemon(env)),
-    d => Effect.promise(() => d.stop())
-  )
-
-/**
- * A pass-through HTTP proxy in front of the simulator that counts the mutations going through it: with one per
- * daemon, each process's share of the upstream calls is known.
- */
-const countingProxy = (target: string) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly mutations: () => number; readonly close: () => void }>(resume => {
-      let mutations = 0
-      const server = createServer((req, res) => {
-        if (req.method !== "GET") mutations++
-        const upstream = httpRequest(
-          new URL(req.url ?? "/", target),
-          { method: req.method, headers: req.headers },
-          up => {
-            res.writeHead(up.statusCode ?? 502, up.headers)
-            up.pipe(res)
-          }
-        )
-        upstream.on("error", () => res.destroy())
-        req.pipe(upstream)
-      })
-      server.listen(0, "127.0.0.1", () =>
-        resume(
-          Effect.succeed({
-            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-            mutations: () => mutations,
-            close: () => {
-              server.closeAllConnections()
-              server.close()
-            }
-          })
-        )
-      )
-    }),
-    proxy => Effect.sync(proxy.close)
-  )
 
 /** Waits until no command is queued, waiting or running; returns the count by status. */
 type DatabaseShape = Effect.Effect.Success<ReturnType<typeof makeDatabase>>
@@ -160,7 +95,7 @@ describe("two daemon processes", () => {
         const inputs: Array<CommandInput> = bodies.map(command)
         yield* repo.intake(inputs, "default")
 
-        const proxies = [yield* countingProxy(sim.url), yield* countingProxy(sim.url)]
+        const proxies = [yield* recordingProxy(sim.url), yield* recordingProxy(sim.url)]
         const heartbeat = join(tmpdir(), `cliq-mirror-heartbeat-${process.pid}-${Date.now()}`)
         const daemons = [
           yield* daemon({
@@ -200,7 +135,7 @@ describe("two daemon processes", () => {
         assert.isTrue(calls.some(r => OPERATION_BY_ID.addMembers.bucket === r.bucket))
 
         // Each process made upstream calls of its own.
-        const shares = proxies.map(p => p.mutations())
+        const shares = proxies.map(p => p.calls.filter(c => c.method !== "GET").length)
         assert.isTrue(
           shares.every(n => n > 0),
           `mutations per process: ${shares.join(", ")}`
