@@ -1,4 +1,4 @@
-// npx tsx bench/fleet.bench.ts [--accounts N] [--chats N] [--quick] [--profile DIR]
+// npx tsx bench/fleet.bench.ts [--accounts N] [--chats N] [--quick] [--profile DIR] [--node-options "…"]
 // One daemon process polling many small accounts from one CLIQ_ACCOUNTS_FILE against the simulator (in this process,
 // time-scaled): time until every account is mirrored, freshness of changes made afterwards, how stale the most
 // neglected account gets, the daemon's memory, and the simulator's violations. Everything it creates is removed.
@@ -29,6 +29,8 @@ const CHANGES = quick ? 20 : 60
 const CHANGE_SPAN_MS = 30_000
 const MIRROR_DEADLINE_MS = 15 * 60_000
 const PROFILE = option("profile")
+/** Node options for the daemon, e.g. `--max-old-space-size=256` (the README's memory bound, Sizing). */
+const NODE_OPTIONS = option("node-options")
 
 const accountId = (i: number) => `acct-${String(i + 1).padStart(4, "0")}`
 
@@ -59,6 +61,9 @@ const staleness = (sql: postgres.Sql) =>
       from sync_state where stream = 'incremental'`.then(rows => rows[0]!)
   )
 
+/** The millisecond a simulator message id starts with (`<ms>_<n>`). */
+const sentAt = (messageId: string) => Number(messageId.split("_", 1)[0])
+
 const lastMessageIds = (sql: postgres.Sql, keys: ReadonlyArray<{ accountId: string; chatId: string }>) =>
   Effect.promise(() =>
     sql<Array<{ account_id: string; chat_id: string; message_id: string | null }>>`
@@ -74,7 +79,7 @@ const main = Effect.gen(function* () {
     `\n## Fleet benchmark — ${new Date().toISOString().slice(0, 16)}Z, ${cpu.length} × ${cpu[0]?.model.trim() ?? "?"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at start${quick ? " (--quick)" : ""}`
   )
   yield* Console.log(
-    `${ACCOUNTS} accounts (simulator users) over ${CHATS} seeded chats, one daemon, time scale ${TIME_SCALE}, POLL_INTERVAL_MS ${POLL_INTERVAL_MS}`
+    `${ACCOUNTS} accounts (simulator users) over ${CHATS} seeded chats, one daemon, time scale ${TIME_SCALE}, POLL_INTERVAL_MS ${POLL_INTERVAL_MS}${NODE_OPTIONS === undefined ? "" : `, daemon NODE_OPTIONS ${NODE_OPTIONS}`}`
   )
   const sim = yield* simulator({ users: ACCOUNTS, chats: CHATS, timeScale: TIME_SCALE, seed: 10 })
   const expected = expectedCounts(sim)
@@ -102,7 +107,8 @@ const main = Effect.gen(function* () {
       CLIQ_API_BASE_URL: sim.apiBaseUrl,
       CLIQ_TIME_SCALE: String(TIME_SCALE),
       POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
-      LOG_LEVEL: "warn"
+      LOG_LEVEL: "warn",
+      ...(NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS })
     },
     { cpuProfDir: PROFILE }
   )
@@ -149,6 +155,16 @@ const main = Effect.gen(function* () {
     .flatMap(t =>
       t.users.filter(u => u.member && !u.removed && !u.closed).map(u => ({ accountId: accountId(u.userIndex), t }))
     )
+  // Steady-state work: upstream calls and PostgreSQL transactions from here to the end of the change phase.
+  const firstSeq = (sim.state.requests().at(-1)?.seq ?? 0) + 1
+  const xacts = () =>
+    Effect.promise(() =>
+      sql<Array<{ n: number }>>`
+        select (xact_commit + xact_rollback)::float8 as n from pg_stat_database where datname = current_database()`.then(
+        rows => rows[0]!.n
+      )
+    )
+  const xactsBefore = yield* xacts()
   const pending = new Map<string, { readonly at: number; readonly messageId: string }>()
   const delays: Array<number> = []
   const changeStart = Date.now()
@@ -169,7 +185,10 @@ const main = Effect.gen(function* () {
       })
     )
     for (const [key, change] of pending) {
-      if (seen.get(key) === change.messageId) {
+      // Mirrored once the row shows this message or a later one: another change may have posted in the same chat
+      // since (for another account), and the row then rightly shows that one. Ids start with their millisecond.
+      const shown = seen.get(key)
+      if (shown === change.messageId || (shown != null && sentAt(shown) > sentAt(change.messageId))) {
         delays.push(Date.now() - change.at)
         pending.delete(key)
       }
@@ -178,11 +197,40 @@ const main = Effect.gen(function* () {
     yield* Effect.sleep("100 millis")
   }
   const unmirrored = pending.size
+  // What each change not mirrored looks like on both sides, to tell a slow account from a lost change.
+  for (const [key, change] of pending) {
+    const [account, chatId] = key.split("/") as [string, string]
+    const rows = yield* Effect.promise(
+      () => sql<Array<Record<string, unknown>>>`
+        select c.last_message_info ->> 'message_id' as mirrored_message, c.last_modified_time, c.last_message_time,
+               c.synced_at, c.closed, c.removed, s.high_water_ms, s.boundary_ids, s.last_success_at, s.status
+        from chats c join sync_state s on s.account_id = c.account_id and s.stream = 'incremental'
+        where c.account_id = ${account} and c.chat_id = ${chatId}`
+    )
+    const truth = sim.state.chats().find(t => t.chatId === chatId)
+    const user = truth?.users.find(u => accountId(u.userIndex) === account)
+    const upstream = {
+      lastModifiedMs: truth?.lastModifiedMs,
+      lastMessage: truth?.lastMessage?.messageId,
+      user
+    }
+    yield* Console.log(
+      `  not mirrored: ${key} message ${change.messageId} posted ${new Date(change.at).toISOString()}; upstream: ${JSON.stringify(upstream)}; mirror: ${JSON.stringify(rows[0] ?? null)}`
+    )
+  }
+  const steadyMin = (Date.now() - changeStart) / 60_000
+  const xactRate = ((yield* xacts()) - xactsBefore) / (steadyMin * 60)
+  const calls = sim.state.requests(firstSeq).filter(r => r.operationId !== null)
+  const byOp = new Map<string, number>()
+  for (const c of calls) byOp.set(String(c.operationId), (byOp.get(String(c.operationId)) ?? 0) + 1)
+  const perAccountMin = (n: number) => fixed(n / ACCOUNTS / steadyMin, 1)
   const stale = yield* staleness(sql)
   const end = sample()
   const violations = sim.state.violations().length
   const failures = daemon.count("sync pass failed")
+  const stopping = Date.now()
   yield* daemon.stop
+  const stoppedMs = Date.now() - stopping
 
   const sorted = delays.sort((a, b) => a - b)
   const rss = end?.rssKib ?? 0
@@ -207,6 +255,15 @@ const main = Effect.gen(function* () {
       ],
       ["RSS per account (end RSS / accounts)", `${fixed(rss / ACCOUNTS, 0)} KiB`],
       ["daemon CPU time", `${fixed((end?.cpuMs ?? 0) / 1000)} s`],
+      [
+        `after the backfill (${fixed(steadyMin, 1)} min): upstream calls per account and minute`,
+        `${perAccountMin(calls.length)} (${[...byOp]
+          .sort()
+          .map(([op, n]) => `${op} ${perAccountMin(n)}`)
+          .join(", ")})`
+      ],
+      ["after the backfill: PostgreSQL transactions per second (all clients)", fixed(xactRate, 0)],
+      [`SIGTERM → daemon exited${PROFILE === undefined ? "" : " (profile written)"}`, `${fixed(stoppedMs / 1000)} s`],
       ["simulator violations", String(violations)]
     ])
   )

@@ -10,7 +10,7 @@ export class ChildFailed extends Data.TaggedError("ChildFailed")<{ readonly mess
 
 /** Settings the bench owns; anything the caller's shell exports for a real deployment must not leak in. */
 const OWNED =
-  /^(CLIQ_|REDIS_|DATABASE_URL$|RATE_LIMITS_FILE$|POLL_INTERVAL_MS$|STATE_POLL_|RECONCILE_|MEMBERS_POLL_|SYNC_OVERLAP_|LOG_LEVEL$|API_|COMMAND_|TSX_)/
+  /^(CLIQ_|REDIS_|DATABASE_URL$|RATE_LIMITS_FILE$|POLL_INTERVAL_MS$|STATE_POLL_|RECONCILE_|MEMBERS_POLL_|SYNC_|LOG_LEVEL$|API_|COMMAND_|TSX_)/
 
 export interface ProcStats {
   /** Peak resident set (VmHWM), KiB. */
@@ -48,15 +48,18 @@ export interface Child {
   readonly count: (text: string) => number
   readonly tail: () => string
   readonly running: () => boolean
-  /** SIGTERM and wait for the exit (so a --cpu-prof profile gets written); SIGKILL after 10 s. */
+  /**
+   * SIGTERM and wait for the exit (so a --cpu-prof profile gets written); SIGKILL after 10 s (2 min when profiling,
+   * as writing a long run's profile takes a while).
+   */
   readonly stop: Effect.Effect<void>
 }
 
-const terminate = async (child: ChildProcess) => {
+const terminate = async (child: ChildProcess, graceMs: number) => {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>(resolve => child.once("exit", () => resolve()))
   child.kill("SIGTERM")
-  const killer = setTimeout(() => child.kill("SIGKILL"), 10_000)
+  const killer = setTimeout(() => child.kill("SIGKILL"), graceMs)
   await exited
   clearTimeout(killer)
 }
@@ -82,6 +85,7 @@ const spawnScript = (
   Effect.gen(function* () {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWNED.test(k)))
     const cwd = yield* tempDir(name)
+    const graceMs = options.cpuProfDir ? 120_000 : 10_000
     const argv = [
       "--import",
       import.meta.resolve("tsx"),
@@ -97,7 +101,7 @@ const spawnScript = (
           stdio: ["ignore", "pipe", "pipe"]
         })
       ),
-      child => cleanup(`${name} pid ${child.pid}`, () => terminate(child))
+      child => cleanup(`${name} pid ${child.pid}`, () => terminate(child, graceMs))
     )
     const ready = yield* Deferred.make<{ readonly line: string; readonly at: number }, ChildFailed>()
     const lines: Array<string> = []
@@ -129,7 +133,7 @@ const spawnScript = (
       count: (text: string) => counts.get(text) ?? 0,
       tail,
       running: () => child.exitCode === null && child.signalCode === null,
-      stop: Effect.promise(() => terminate(child))
+      stop: Effect.promise(() => terminate(child, graceMs))
     } satisfies Child
   })
 

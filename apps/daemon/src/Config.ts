@@ -29,6 +29,9 @@ export type DaemonConfig = Config.Config.Success<typeof DaemonConfig>
 
 export const CommandConcurrency = integerSetting("COMMAND_CONCURRENCY", 4, 1, "", 64)
 
+/** Sync passes of all accounts that may be between their first upstream call and their end at once (Sync/PassGate.ts). */
+export const SyncConcurrency = integerSetting("SYNC_CONCURRENCY", 16, 1, "", 1024)
+
 export const HeartbeatConfig = Config.all({
   file: Config.option(Config.nonEmptyString("DAEMON_HEARTBEAT_FILE")),
   intervalMs: ms("DAEMON_HEARTBEAT_INTERVAL_MS", 10_000, 100)
@@ -43,6 +46,7 @@ export const DaemonSettings = [
   RedisPrefix,
   DaemonConfig,
   CommandConcurrency,
+  SyncConcurrency,
   HeartbeatConfig,
   MetricsConfig,
   RetentionConfig,

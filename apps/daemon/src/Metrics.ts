@@ -1,6 +1,7 @@
 import type { CliqError, RateBudgetError } from "@cliq-mirror/core"
 import { Cause, Exit, Option } from "effect"
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+import type { PassGateStats } from "./Sync/PassGate.js"
 
 /** The daemon's one registry: what `/metrics` on METRICS_PORT serves (see MetricsServer.ts). */
 export const registry = new Registry()
@@ -94,6 +95,35 @@ export const syncMoving = new Gauge({
   help: "1 while every stream of the account wrote its state recently (see /healthz)",
   labelNames: ["account"] as const,
   registers: [registry]
+})
+
+let passGate: (() => PassGateStats) | undefined
+/** The process's pass gate, read at every scrape. */
+export const observePassGate = (stats: () => PassGateStats) => {
+  passGate = stats
+}
+
+export const syncPasses = new Gauge({
+  name: "cliq_sync_passes",
+  help: "Sync passes holding a turn (state=running) or waiting for one (state=waiting), by class: fresh (incremental polls, hidden states), state (state listings, reconciliation), members",
+  labelNames: ["class", "state"] as const,
+  registers: [registry],
+  collect() {
+    const s = passGate?.()
+    if (s === undefined) return
+    for (const [cls, n] of Object.entries(s.held)) this.set({ class: cls, state: "running" }, n)
+    for (const [cls, n] of Object.entries(s.waiting)) this.set({ class: cls, state: "waiting" }, n)
+  }
+})
+
+export const syncPassPermits = new Gauge({
+  name: "cliq_sync_pass_permits",
+  help: "Sync passes that may run at once (SYNC_CONCURRENCY)",
+  registers: [registry],
+  collect() {
+    const s = passGate?.()
+    if (s !== undefined) this.set(s.permits)
+  }
 })
 
 export const commandsUnfinished = new Gauge({

@@ -1,6 +1,7 @@
 import {
   type Account,
   type AccountClient,
+  type BudgetRequest,
   budgetKey,
   CliqClient,
   type CliqError,
@@ -12,9 +13,10 @@ import {
   RateBudget,
   type RateBudgetError
 } from "@cliq-mirror/core"
-import { Cause, Clock, Duration, Effect, Exit, Option, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, FiberRef, Option, Schedule } from "effect"
 import { DaemonConfig } from "./Config.js"
 import { countUpstreamCall } from "./Metrics.js"
+import { currentPass } from "./Sync/PassGate.js"
 
 /**
  * A read failure worth another attempt at once: 5xx, `*_failed`, timeouts, resets, and bodies that are not JSON or
@@ -92,6 +94,14 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
       return { key: budgetKey(account, bucket, budget.buckets), bucket }
     }
 
+    /** A slot of the budget; a sync pass takes its turn first and gives it up while the budget makes it wait. */
+    const acquire = (request: BudgetRequest) =>
+      Effect.flatMap(FiberRef.get(currentPass), ticket =>
+        ticket === undefined
+          ? budget.acquire(request)
+          : Effect.zipRight(ticket.enter, budget.acquire(request, { pause: ticket.away }))
+      )
+
     /**
      * The call itself, for a caller that already holds the slot (`grant`, taken for this operation's bucket; a slot of
      * another bucket is given back and one of the right bucket taken). A retry the client makes on its own (one, after
@@ -111,10 +121,10 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
         const first =
           grant.bucket === own.bucket && grant.key === own.key
             ? Effect.succeed(grant)
-            : budget.refund(grant).pipe(Effect.zipRight(budget.acquire(own)))
+            : budget.refund(grant).pipe(Effect.zipRight(acquire(own)))
         const client = cliq.forAccount(account, {
           beforeSend: op =>
-            (held.length === 0 ? first : budget.acquire(target(account, op.id))).pipe(
+            (held.length === 0 ? first : acquire(target(account, op.id))).pipe(
               Effect.map(slot => held.push(slot)),
               Effect.asVoid,
               Effect.orDie
@@ -154,9 +164,9 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
       share: string | undefined,
       run: (client: AccountClient) => Effect.Effect<A, CliqError>
     ): Effect.Effect<A, CliqError | RateBudgetError> =>
-      budget
-        .acquire({ ...target(resolve(account), operation), ...(share ? { share } : {}) })
-        .pipe(Effect.flatMap(grant => send(account, operation, grant, run)))
+      acquire({ ...target(resolve(account), operation), ...(share ? { share } : {}) }).pipe(
+        Effect.flatMap(grant => send(account, operation, grant, run))
+      )
 
     const refused = (account: Account) =>
       Effect.suspend(() => {

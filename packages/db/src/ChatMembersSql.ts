@@ -1,11 +1,18 @@
 import type { MemberInfo } from "@cliq-mirror/core"
 import type { TxSql } from "./EventAppend.js"
 
-export const selectMembers = async (tx: TxSql, accountId: string, chatId: string) =>
-  (
-    await tx<Array<{ user_id: string; name: string | null; email_id: string | null }>>`
-      select user_id, name, email_id from chat_members where account_id = ${accountId} and chat_id = ${chatId}`
-  ).map((m): MemberInfo => ({ user_id: m.user_id, name: m.name, email_id: m.email_id }))
+/** The stored member lists of these chats, by chat id (a chat without members is absent). */
+export const selectMembers = async (tx: TxSql, accountId: string, chatIds: ReadonlyArray<string>) => {
+  const rows = await tx<Array<{ chat_id: string; user_id: string; name: string | null; email_id: string | null }>>`
+    select chat_id, user_id, name, email_id from chat_members where account_id = ${accountId} and chat_id = any(${[...chatIds]})`
+  const byChat = new Map<string, Array<MemberInfo>>()
+  for (const m of rows) {
+    const list = byChat.get(m.chat_id) ?? []
+    byChat.set(m.chat_id, list)
+    list.push({ user_id: m.user_id, name: m.name, email_id: m.email_id })
+  }
+  return byChat
+}
 
 const upsertMembers = (tx: TxSql, accountId: string, chatId: string, members: ReadonlyArray<MemberInfo>) =>
   tx`

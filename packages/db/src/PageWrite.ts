@@ -52,8 +52,8 @@ export interface PageWrite {
   readonly extraEvents?: ReadonlyArray<PageEvent>
   /** Events that depend on the mirrored state (e.g. a command's effect: old title → new title), decided in the tx. */
   readonly derive?: ReadonlyArray<{ readonly chatId: string; readonly derive: (s: ChatState) => ChatEvent | undefined }>
-  /** A full member list of a chat (GET /chats/{id}/members). */
-  readonly members?: MembersObservation
+  /** Full member lists of chats (GET /chats/{id}/members), each chat once. */
+  readonly members?: ReadonlyArray<MembersObservation>
   readonly cursor?: CursorUpdate
   /** Observations left out by `withoutRepeats`: counted as observed, not applied. */
   readonly repeated?: number
@@ -89,7 +89,7 @@ export const chatIdsOf = (page: PageWrite): Set<string> =>
     ...(page.flags ?? []).flatMap(f => f.chatIds),
     ...(page.gone ?? []),
     ...(page.events ?? []).map(e => e.chatId),
-    ...(page.members ? [page.members.chatId] : []),
+    ...(page.members ?? []).map(m => m.chatId),
     ...(page.derive ?? []).map(d => d.chatId)
   ])
 
@@ -113,7 +113,7 @@ const partOf = (page: PageWrite, keep: (id: string | null) => boolean): PageWrit
   gone: (page.gone ?? []).filter(keep),
   events: (page.events ?? []).filter(e => keep(e.chatId)),
   derive: (page.derive ?? []).filter(d => keep(d.chatId)),
-  ...(page.members && keep(page.members.chatId) ? { members: page.members } : {})
+  ...(page.members ? { members: page.members.filter(m => keep(m.chatId)) } : {})
 })
 
 /** What belongs to the page as a whole: the cursor, the chat-less events and the count of repeats left out. */
@@ -209,16 +209,26 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
     const e = s && d.derive(s)
     if (e) push(d.chatId, e)
   }
-  const members = page.members
-  if (members && current(members.chatId)) {
-    const before = await selectMembers(tx, page.accountId, members.chatId)
-    const change = diffMembers(before, members.members, members.fetchedAt.toISOString())
-    if (change) push(members.chatId, change)
-    else next.set(members.chatId, { ...current(members.chatId)!, membersFetchedAt: members.fetchedAt.getTime() })
+  const lists = (page.members ?? []).filter(m => current(m.chatId))
+  const stored =
+    lists.length === 0
+      ? new Map()
+      : await selectMembers(
+          tx,
+          page.accountId,
+          lists.map(m => m.chatId)
+        )
+  for (const m of lists) {
+    const change = diffMembers(stored.get(m.chatId) ?? [], m.members, m.fetchedAt.toISOString())
+    if (change) push(m.chatId, change)
+    else next.set(m.chatId, { ...current(m.chatId)!, membersFetchedAt: m.fetchedAt.getTime() })
   }
-  for (const { chatId, event } of pending) {
-    if (event.type === "MembersChanged") await applyMemberDelta(tx, page.accountId, chatId, event.payload)
-  }
+  // Sent together: the driver pipelines them in one write.
+  await Promise.all(
+    pending.flatMap(({ chatId, event }) =>
+      event.type === "MembersChanged" ? [applyMemberDelta(tx, page.accountId, chatId, event.payload)] : []
+    )
+  )
 
   const counters = new Map<string, number>()
   /** Chats whose new raw object an event of this page carries: the row takes it from there (sent once). */
@@ -322,7 +332,7 @@ export const mayBeQuiet = (page: PageWrite): boolean =>
   !page.events?.length &&
   !page.extraEvents?.length &&
   !page.derive?.length &&
-  page.members === undefined
+  !page.members?.length
 
 /** True when diffing the page against `stored` (the rows now stored, by chat id) yields no event. */
 export const changesNothing = (page: PageWrite, stored: ReadonlyMap<string, ChatState>): boolean => {

@@ -1,9 +1,12 @@
 import type { Account, ChatId } from "@cliq-mirror/core"
-import { MirrorQueries, MirrorWriter } from "@cliq-mirror/db"
+import { type MembersObservation, MirrorQueries, MirrorWriter } from "@cliq-mirror/db"
 import { Effect } from "effect"
 import { Upstream } from "../Upstream.js"
 
-const BATCH = 20
+export const MEMBERS = "members"
+
+/** Member lists fetched per pass at most; a pass that fetched this many is followed soon by the next. */
+export const MEMBERS_BATCH = 20
 
 /** Passes in a row that may skip the query when nothing changed; the next one queries anyway. */
 const SKIPS_BEFORE_QUERY = 11
@@ -27,8 +30,21 @@ export const membersPass = (account: Account) => {
       return 0
     }
     skipped = 0
-    const chatIds = yield* queries.needingMembers(account.id, BATCH)
+    const chatIds = yield* queries.needingMembers(account.id, MEMBERS_BATCH)
     idleAt = chatIds.length === 0 ? changes : undefined
+    // The lists fetched are written together, in one transaction: also those fetched before a call failed.
+    const lists: Array<MembersObservation> = []
+    const gone: Array<string> = []
+    const write = Effect.suspend(() =>
+      lists.length === 0 && gone.length === 0
+        ? Effect.void
+        : writer.apply({
+            accountId: account.id,
+            members: lists,
+            gone,
+            ...(lists.length > 0 ? { cursor: { stream: MEMBERS, status: "idle", success: true } } : {})
+          })
+    )
     for (const chatId of chatIds) {
       const fetchedAt = new Date()
       const members = yield* upstream
@@ -39,18 +55,13 @@ export const membersPass = (account: Account) => {
           ),
           Effect.catchTag("CliqPermanent", e =>
             e.code === "chat_access_denied" ? Effect.succeed(undefined) : Effect.fail(e)
-          )
+          ),
+          Effect.tapError(() => write)
         )
-      if (members === undefined) {
-        yield* writer.apply({ accountId: account.id, gone: [chatId] })
-        continue
-      }
-      yield* writer.apply({
-        accountId: account.id,
-        members: { chatId, members, fetchedAt },
-        cursor: { stream: "members", status: "idle", success: true }
-      })
+      if (members === undefined) gone.push(chatId)
+      else lists.push({ chatId, members, fetchedAt })
     }
+    yield* write
     return chatIds.length
   }).pipe(Effect.withSpan("Members.pass"))
 }

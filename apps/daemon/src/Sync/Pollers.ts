@@ -1,60 +1,93 @@
 import type { Account } from "@cliq-mirror/core"
-import { SyncStateRepo } from "@cliq-mirror/db"
-import { Clock, Duration, Effect, Either, FiberMap, Layer, Schedule } from "effect"
+import { type MirrorQueries, type MirrorWriter, SyncStateRepo } from "@cliq-mirror/db"
+import { Clock, Duration, Effect, Either, Layer, Schedule } from "effect"
 import { Accounts } from "../Accounts.js"
 import { DaemonConfig } from "../Config.js"
+import type { Upstream } from "../Upstream.js"
 import { leaseTiming, makeLeases, mustFence, newOwnerId, planTick } from "./AccountLease.js"
 import { INCREMENTAL, incrementalPass } from "./Incremental.js"
-import { membersPass } from "./Members.js"
+import { MEMBERS, MEMBERS_BATCH, membersPass } from "./Members.js"
+import { type PassClass, PassGate } from "./PassGate.js"
 import { RECONCILE, reconcilePass } from "./Reconciliation.js"
-import { HIDDEN, hiddenPass, statePass } from "./StateFlags.js"
-import { streamLoop } from "./StreamLoop.js"
+import { makeScheduler, type Scheduler, type StreamTask } from "./Scheduler.js"
+import { HIDDEN, hiddenPass, STATE, statePass } from "./StateFlags.js"
+import { streamStep } from "./StreamLoop.js"
 
-const pollAccount = (account: Account, config: DaemonConfig) =>
+/**
+ * The five streams of one account as tasks of the process's scheduler. The incremental stream runs every
+ * POLL_INTERVAL_MS; the hidden states it queued are looked up right after it (and at least every state interval); the
+ * members stream is also woken after it and keeps going while it finds full batches; state listings and
+ * reconciliation are backstops, every minute after a pass. Passes take turns at the pass gate: incremental and hidden
+ * first, backstops when there is room (PassGate.ts).
+ */
+const accountTasks = (account: Account, config: DaemonConfig, scheduler: Scheduler) =>
   Effect.gen(function* () {
     const repo = yield* SyncStateRepo
-    const scaled = (ms: number) => Duration.millis(Math.max(1, Math.round(ms * config.timeScale)))
+    const ms = Duration.millis
+    const scaled = (n: number) => ms(Math.max(1, Math.round(n * config.timeScale)))
     const backoff = { backoffBase: scaled(1_000), backoffCap: scaled(60_000) }
-    const backfilled = repo.read(account.id, INCREMENTAL).pipe(
-      Effect.map(s => s.highWaterMs !== null),
-      Effect.repeat({ until: done => done, schedule: Schedule.spaced(Duration.millis(config.pollIntervalMs)) })
-    )
-    const loops = [
-      streamLoop(account, INCREMENTAL, incrementalPass(account, config.overlapMs), {
-        every: Duration.millis(config.pollIntervalMs),
-        ...backoff
-      }),
-      streamLoop(account, "state", statePass(account), {
-        every: Duration.millis(config.statePollIntervalMs),
-        ...backoff
-      }),
-      // Hidden states of the chats the incremental stream saw move, well within two poll intervals.
-      streamLoop(account, HIDDEN, hiddenPass(account), {
-        every: Duration.millis(Math.max(10, Math.round(config.pollIntervalMs / 4))),
-        ...backoff
-      }),
-      streamLoop(account, "members", membersPass(account), {
-        every: Duration.millis(config.membersPollIntervalMs),
-        ...backoff
-      }),
-      // Reconciliation waits for the backfill: until then the incremental walk is a full walk already.
-      streamLoop(account, RECONCILE, Effect.zipRight(backfilled, reconcilePass(account)), {
-        every: Duration.millis(config.reconcilePauseMs),
-        ...backoff
-      })
+    const wakeFollowers = Effect.zipRight(scheduler.poke(account.id, HIDDEN), scheduler.poke(account.id, MEMBERS))
+    // Reconciliation waits for the backfill: until then the incremental walk is a full walk already.
+    const backfilled = repo.read(account.id, INCREMENTAL).pipe(Effect.map(s => s.highWaterMs !== null))
+    type Needs = MirrorQueries | MirrorWriter | SyncStateRepo | Upstream
+    const steps: Array<[string, PassClass, Effect.Effect<Duration.Duration, never, Needs>]> = [
+      [
+        INCREMENTAL,
+        "fresh",
+        yield* streamStep(
+          account,
+          INCREMENTAL,
+          incrementalPass(account, config.overlapMs).pipe(Effect.tap(() => wakeFollowers)),
+          { every: ms(config.pollIntervalMs), ...backoff }
+        )
+      ],
+      [
+        HIDDEN,
+        "fresh",
+        yield* streamStep(account, HIDDEN, hiddenPass(account), { every: ms(config.statePollIntervalMs), ...backoff })
+      ],
+      [
+        MEMBERS,
+        "members",
+        yield* streamStep(account, MEMBERS, membersPass(account), {
+          every: fetched => ms(fetched >= MEMBERS_BATCH ? config.membersPollIntervalMs : config.statePollIntervalMs),
+          ...backoff
+        })
+      ],
+      [
+        STATE,
+        "state",
+        yield* streamStep(account, STATE, statePass(account), { every: ms(config.statePollIntervalMs), ...backoff })
+      ],
+      [
+        RECONCILE,
+        "state",
+        yield* streamStep(
+          account,
+          RECONCILE,
+          Effect.flatMap(backfilled, done =>
+            done ? reconcilePass(account).pipe(Effect.as(true)) : Effect.succeed(false)
+          ),
+          { every: ran => ms(ran ? config.reconcilePauseMs : config.pollIntervalMs), ...backoff }
+        )
+      ]
     ]
-    yield* Effect.all(loops, { concurrency: "unbounded", discard: true })
-  }).pipe(Effect.annotateLogs({ account: account.id }))
+    const context = yield* Effect.context<Needs>()
+    return steps.map(
+      ([stream, cls, step]): StreamTask => ({ accountId: account.id, stream, cls, step: Effect.provide(step, context) })
+    )
+  })
 
 /** Accounts claimed together start one after another, spread over about one poll interval (20 ms – 1 s apart). */
 export const staggerStep = (pollIntervalMs: number, starting: number): number =>
   Math.min(1_000, Math.max(20, Math.floor(pollIntervalMs / Math.max(1, starting))))
 
 /**
- * One keyed fiber per account this process holds the lease of. Every tick renews the held leases and claims free
- * ones up to a fair share in one statement; a lease found taken (or not renewed in time) stops that account's pollers.
+ * The streams of every account this process holds the lease of, on one scheduler. Every tick renews the held leases
+ * and claims free ones up to a fair share in one statement; a lease found taken (or not renewed in time) stops that
+ * account's streams.
  */
-export const PollersLive = Layer.scopedDiscard(
+const Pollers = Layer.scopedDiscard(
   Effect.gen(function* () {
     const config = yield* DaemonConfig
     const accounts = yield* Accounts
@@ -62,17 +95,12 @@ export const PollersLive = Layer.scopedDiscard(
     const leases = yield* makeLeases(newOwnerId(), timing)
     // Registered first, so it runs last: the pollers have stopped before their leases are given up.
     yield* Effect.addFinalizer(() => leases.leave.pipe(Effect.ignore))
-    const fibers = yield* FiberMap.make<string>()
+    // Created after that finalizer, so closed before it: every running pass has ended when the leases are given up.
+    const scheduler = yield* makeScheduler(yield* Effect.scope, yield* PassGate)
     const configured = accounts.all.map(a => a.id as string)
     const held = new Set<string>()
     let lastRenewal = 0
 
-    const supervised = (account: Account) =>
-      pollAccount(account, config).pipe(
-        Effect.catchAllCause(cause => Effect.logError("account pollers stopped; restarting", cause)),
-        Effect.zipRight(Effect.sleep(Duration.millis(config.pollIntervalMs))),
-        Effect.forever
-      )
     const start = (ids: ReadonlyArray<string>) => {
       const step = staggerStep(config.pollIntervalMs, ids.length)
       return Effect.forEach(
@@ -82,20 +110,18 @@ export const PollersLive = Layer.scopedDiscard(
           held.add(id)
           return account === undefined
             ? Effect.void
-            : FiberMap.run(fibers, id, Effect.zipRight(Effect.sleep(Duration.millis(i * step)), supervised(account)))
+            : Effect.flatMap(accountTasks(account, config, scheduler), tasks =>
+                scheduler.add(tasks, Duration.millis(i * step))
+              )
         },
         { discard: true }
       )
     }
     const stop = (ids: ReadonlyArray<string>) =>
-      Effect.forEach(
-        ids,
-        id => {
-          held.delete(id)
-          return FiberMap.remove(fibers, id)
-        },
-        { discard: true }
-      )
+      Effect.suspend(() => {
+        for (const id of ids) held.delete(id)
+        return scheduler.remove(ids)
+      })
 
     const tick = Effect.gen(function* () {
       const sentAt = yield* Clock.currentTimeMillis
@@ -140,3 +166,5 @@ export const PollersLive = Layer.scopedDiscard(
     yield* tick.pipe(Effect.repeat(Schedule.spaced(Duration.millis(timing.renewEveryMs))), Effect.forkScoped)
   })
 )
+
+export const PollersLive = Pollers.pipe(Layer.provide(PassGate.Default))

@@ -1,5 +1,5 @@
 import { type Account, type ChatFlag, Limits, type ListChatsParams } from "@cliq-mirror/core"
-import { MirrorQueries, MirrorWriter, SyncStateRepo } from "@cliq-mirror/db"
+import { MirrorQueries, MirrorWriter, type ObservedChat, type RejectedChat, SyncStateRepo } from "@cliq-mirror/db"
 import { Effect } from "effect"
 import { Upstream } from "../Upstream.js"
 import { listingKey, sortPage } from "./ChatItems.js"
@@ -23,20 +23,32 @@ interface Progress {
   listing: number
   walk: WalkState
   present: Set<string>
+  /** What this flag's listings showed, not written yet: written with the flag's settlement (or once it grows large). */
+  observed: Array<ObservedChat>
+  rejected: Array<RejectedChat>
 }
 
-const startProgress = (): Progress => ({ flag: 0, listing: 0, walk: startWalk(0), present: new Set() })
+const startProgress = (): Progress => ({
+  flag: 0,
+  listing: 0,
+  walk: startWalk(0),
+  present: new Set(),
+  observed: [],
+  rejected: []
+})
 
-/** Reads one page of a filtered listing and applies what it shows; returns the walk after it. */
+/** Observations held back for one write with the flag's settlement, at most this many (a large account's listings). */
+const HELD_OBSERVATIONS = 500
+
+/** Reads one page of a filtered listing and keeps what it shows; returns the walk after it. */
 const listingPage = Effect.fn("StateFlags.listingPage")(function* (
   account: Account,
   filter: ListChatsParams,
-  walk: WalkState,
-  present: Set<string>
+  at: Progress
 ) {
   const writer = yield* MirrorWriter
   const upstream = yield* Upstream
-  const [lo, hi] = nextRange(walk)!
+  const [lo, hi] = nextRange(at.walk)!
   const page = yield* upstream.call(account, "listChats", STATE, client =>
     client.listChats({
       ...filter,
@@ -46,18 +58,25 @@ const listingPage = Effect.fn("StateFlags.listingPage")(function* (
     })
   )
   const sorted = sortPage(page, listingKey)
-  for (const o of sorted.observed) present.add(o.chat.chatId)
-  if (sorted.observed.length > 0 || sorted.rejected.length > 0) {
-    yield* writer.apply({ accountId: account.id, observed: sorted.observed, rejected: sorted.rejected })
+  for (const o of sorted.observed) at.present.add(o.chat.chatId)
+  at.observed.push(...sorted.observed)
+  at.rejected.push(...sorted.rejected)
+  if (at.observed.length + at.rejected.length >= HELD_OBSERVATIONS) {
+    yield* writer.apply({ accountId: account.id, observed: at.observed, rejected: at.rejected })
+    at.observed = []
+    at.rejected = []
   }
-  return advance(walk, sorted.keyed, Limits.listLimitMax)
+  return advance(at.walk, sorted.keyed, Limits.listLimitMax)
 })
 
-/** Chats present in a flag's complete listings get the flag; mirrored chats absent from them lose it. */
+/**
+ * Chats present in a flag's complete listings get the flag; mirrored chats absent from them lose it. Written in one
+ * page with what the listings showed of the chats themselves (a quiet page, no transaction, when nothing changed).
+ */
 const settleFlag = Effect.fn("StateFlags.settleFlag")(function* (
   account: Account,
   flag: ChatFlag,
-  present: ReadonlySet<string>,
+  at: Progress,
   last: boolean
 ) {
   const writer = yield* MirrorWriter
@@ -65,9 +84,11 @@ const settleFlag = Effect.fn("StateFlags.settleFlag")(function* (
   const flagged = yield* queries.flaggedIds(account.id, flag)
   yield* writer.apply({
     accountId: account.id,
+    observed: at.observed,
+    rejected: at.rejected,
     flags: [
-      { flag, value: true, chatIds: [...present] },
-      { flag, value: false, chatIds: flagged.filter(id => !present.has(id)) }
+      { flag, value: true, chatIds: [...at.present] },
+      { flag, value: false, chatIds: flagged.filter(id => !at.present.has(id)) }
     ],
     cursor: last
       ? { stream: STATE, cursor: {}, status: "idle", success: true }
@@ -89,14 +110,16 @@ export const statePass = (account: Account) => {
       const flag = LISTED_FLAGS[at.flag]!
       const listings = listingsOf(flag)
       while (at.listing < listings.length) {
-        while (!isDone(at.walk)) at.walk = yield* listingPage(account, listings[at.listing]!, at.walk, at.present)
+        while (!isDone(at.walk)) at.walk = yield* listingPage(account, listings[at.listing]!, at)
         at.listing++
         at.walk = startWalk(0)
       }
-      yield* settleFlag(account, flag, at.present, at.flag === LISTED_FLAGS.length - 1)
+      yield* settleFlag(account, flag, at, at.flag === LISTED_FLAGS.length - 1)
       at.flag++
       at.listing = 0
       at.present = new Set()
+      at.observed = []
+      at.rejected = []
     }
     progress = undefined
   }).pipe(Effect.withSpan("StateFlags.statePass"))

@@ -79,14 +79,21 @@ export interface BudgetUsage {
   readonly now: number
 }
 
+export interface AcquireOptions {
+  readonly pause?: (wait: Effect.Effect<void>) => Effect.Effect<void>
+}
+
 export interface RateBudgetShape {
   /** The scaled table in force (windows and locks multiplied by the time scale). */
   readonly buckets: BucketTable
   readonly marginMs: number
   /** One atomic decision: grant a slot now, or say why not and when to come back. */
   readonly tryAcquire: (request: BudgetRequest) => Effect.Effect<BudgetDecision, RateBudgetError>
-  /** Sleeps until `retryAt` after each denial (no polling in between) until granted; interruptible. */
-  readonly acquire: (request: BudgetRequest) => Effect.Effect<Granted, RateBudgetError>
+  /**
+   * Sleeps until `retryAt` after each denial (no polling in between) until granted; interruptible. `pause`, when
+   * given, wraps each sleep (the daemon's sync passes give up their turn while they wait: Sync/PassGate.ts).
+   */
+  readonly acquire: (request: BudgetRequest, options?: AcquireOptions) => Effect.Effect<Granted, RateBudgetError>
   /** As `acquire`, but returns the denial at once when the slot would come later than `maxWait` from the first try. */
   readonly acquireWithin: (
     request: BudgetRequest,
@@ -134,11 +141,11 @@ const waitFor = (denied: Denied) => Effect.sleep(Duration.millis(Math.max(0, Mat
 
 /** The waiting half of the port, written once over `tryAcquire`. */
 export const makeAcquire = (tryAcquire: RateBudgetShape["tryAcquire"]) => {
-  const acquire = Effect.fn("RateBudget.acquire")(function* (request: BudgetRequest) {
+  const acquire = Effect.fn("RateBudget.acquire")(function* (request: BudgetRequest, options?: AcquireOptions) {
     while (true) {
       const decision = yield* tryAcquire(request)
       if (decision._tag === "Granted") return decision
-      yield* waitFor(decision)
+      yield* options?.pause ? options.pause(waitFor(decision)) : waitFor(decision)
     }
   })
   const acquireWithin = Effect.fn("RateBudget.acquireWithin")(function* (

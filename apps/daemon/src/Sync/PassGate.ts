@@ -1,0 +1,154 @@
+import { Effect, FiberRef } from "effect"
+import { SyncConcurrency } from "../Config.js"
+import { observePassGate } from "../Metrics.js"
+
+/**
+ * Sync passes of every account of the process take turns here (docs/architecture.md#pass-gate). A pass starts only
+ * with a permit (the scheduler asks for it when the stream is due; no fiber waits meanwhile) and holds it to its end,
+ * so the passes running, and the pages fetched and not yet written, are bounded by SYNC_CONCURRENCY however many
+ * accounts the process owns. A pass gives the permit up while it waits for the rate budget, so a locked or exhausted
+ * bucket never holds one. When more passes are due than there are permits, freshness goes first (`grantTo`).
+ */
+export const PASS_CLASSES = ["fresh", "state", "members"] as const
+/**
+ * In order of precedence: `fresh` (incremental polls and the hidden states they queue), `state` (the state listings
+ * and reconciliation, which also complete a new mirror's closed chats and flags), `members` (member lists, a long
+ * backlog after a backfill).
+ */
+export type PassClass = (typeof PASS_CLASSES)[number]
+
+export interface GateCounts {
+  readonly permits: number
+  readonly held: Readonly<Record<PassClass, number>>
+  readonly waiting: Readonly<Record<PassClass, number>>
+}
+
+/** Every class after the first holds at most half the permits at once. */
+export const classCap = (permits: number): number => Math.max(1, Math.floor(permits / 2))
+
+/** The permits a class is sure of while it has passes waiting: half for the first, a quarter for the next, … (≥ 1). */
+export const classShare = (permits: number, rank: number): number => Math.max(1, Math.floor(permits / 2 ** (rank + 1)))
+
+/**
+ * Which class a free permit goes to, if any: the foremost waiting class below its share (every class progresses, the
+ * backstops cannot crowd out freshness); else the foremost waiting class, those after the first only below `classCap`.
+ */
+export const grantTo = (c: GateCounts): PassClass | undefined => {
+  if (PASS_CLASSES.reduce((sum, cls) => sum + c.held[cls], 0) >= c.permits) return undefined
+  const short = PASS_CLASSES.find((cls, i) => c.waiting[cls] > 0 && c.held[cls] < classShare(c.permits, i))
+  if (short !== undefined) return short
+  return PASS_CLASSES.find((cls, i) => c.waiting[cls] > 0 && (i === 0 || c.held[cls] < classCap(c.permits)))
+}
+
+/** What a running pass carries (in `currentPass`): how it takes its permit back, and how it waits without one. */
+export interface PassTicket {
+  /** Takes the pass's permit back unless it holds one; Upstream calls it before every budget request. */
+  readonly enter: Effect.Effect<void>
+  /** Runs `wait` (a budget pause) without the permit, and takes it back after. */
+  readonly away: (wait: Effect.Effect<void>) => Effect.Effect<void>
+}
+
+/** The ticket of the pass this fiber (or the fiber that forked it) runs; undefined outside sync passes (commands). */
+export const currentPass = FiberRef.unsafeMake<PassTicket | undefined>(undefined)
+
+interface Waiter {
+  readonly cls: PassClass
+  granted: boolean
+  readonly resume: () => void
+}
+
+export interface PassGateStats {
+  readonly permits: number
+  readonly held: Record<PassClass, number>
+  readonly waiting: Record<PassClass, number>
+}
+
+const perClass = <A>(f: (cls: PassClass) => A): Record<PassClass, A> =>
+  Object.fromEntries(PASS_CLASSES.map(cls => [cls, f(cls)])) as Record<PassClass, A>
+
+/** The gate itself: FIFO within a class, `grantTo` between classes; a release wakes exactly one waiter. */
+export const makePassGate = (permits: number) => {
+  const held = perClass(() => 0)
+  const queues = perClass(() => new Set<Waiter>())
+  const counts = (): GateCounts => ({ permits, held, waiting: perClass(cls => queues[cls].size) })
+  const dispatch = () => {
+    for (let cls = grantTo(counts()); cls !== undefined; cls = grantTo(counts())) {
+      const next = queues[cls].values().next().value!
+      queues[cls].delete(next)
+      held[cls]++
+      next.granted = true
+      next.resume()
+    }
+  }
+  const release = (cls: PassClass) => {
+    held[cls]--
+    dispatch()
+  }
+  const take = (cls: PassClass) =>
+    Effect.async<void>(resume => {
+      const waiter: Waiter = { cls, granted: false, resume: () => resume(Effect.void) }
+      queues[cls].add(waiter)
+      dispatch()
+      // Interrupted while waiting: leave the line, or pass on the permit handed over in the meantime.
+      return Effect.sync(() => (waiter.granted ? release(cls) : queues[cls].delete(waiter)))
+    })
+
+  /**
+   * Queues a request for a permit of `cls` without a fiber waiting: `onGranted` is called (synchronously, from the
+   * release that frees it) once the permit is the caller's. The answer cancels: true if the request left the line
+   * before it was granted; false if the permit was granted already and is the caller's to use or `release`.
+   */
+  const request = (cls: PassClass, onGranted: () => void): (() => boolean) => {
+    const waiter: Waiter = { cls, granted: false, resume: onGranted }
+    queues[cls].add(waiter)
+    dispatch()
+    return () => !waiter.granted && queues[cls].delete(waiter)
+  }
+
+  /**
+   * Runs one pass that holds a permit of `cls` (granted to its `request`), under a ticket that gives the permit up
+   * during budget waits and takes it back after; the permit is released when the pass ends, however it ends.
+   */
+  const runHeld = <A, E, R>(cls: PassClass, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      // Permits this pass holds: normally 1, 0 while it waits for the budget; two fibers of one pass coming back from
+      // budget waits at once may take one each.
+      let holding = 1
+      const enter = Effect.suspend(() =>
+        holding > 0
+          ? Effect.void
+          : Effect.uninterruptibleMask(restore =>
+              Effect.zipRight(
+                restore(take(cls)),
+                Effect.sync(() => {
+                  holding++
+                })
+              )
+            )
+      )
+      const leave = Effect.sync(() => {
+        for (; holding > 0; holding--) release(cls)
+      })
+      const ticket: PassTicket = {
+        enter,
+        away: wait =>
+          Effect.suspend(() => (holding === 0 ? wait : Effect.zipRight(leave, Effect.zipRight(wait, enter))))
+      }
+      return Effect.locally(self, currentPass, ticket).pipe(Effect.ensuring(leave))
+    })
+
+  /** Waits for a permit of `cls` in this fiber, then runs `self` as `runHeld` does (for callers outside the scheduler). */
+  const pass = <A, E, R>(cls: PassClass, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.uninterruptibleMask(restore => Effect.zipRight(restore(take(cls)), runHeld(cls, restore(self))))
+
+  const stats = (): PassGateStats => ({ permits, held: { ...held }, waiting: perClass(cls => queues[cls].size) })
+  return { request, release, runHeld, pass, stats } as const
+}
+
+export class PassGate extends Effect.Service<PassGate>()("@cliq-mirror/daemon/PassGate", {
+  effect: Effect.map(SyncConcurrency, permits => {
+    const gate = makePassGate(permits)
+    observePassGate(gate.stats)
+    return gate
+  })
+}) {}
