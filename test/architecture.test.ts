@@ -79,3 +79,13 @@ describe("dependency direction: apps → packages/db → packages/core", () => {
     )
   })
 })
+
+describe("what the daemon loads", () => {
+  it("no @effect/platform barrel: it would load the API docs' bundles (tens of megabytes of heap) into every daemon", () => {
+    const barrel = [/^@effect\/platform(-node)?$/]
+    assert.deepStrictEqual(
+      ["apps/daemon/src", "packages/core/src", "packages/db/src"].flatMap(dir => violations(dir, barrel)),
+      []
+    )
+  })
+})

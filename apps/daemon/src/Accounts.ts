@@ -1,6 +1,6 @@
 import { type Account, loadAccounts } from "@cliq-mirror/core"
 import { MirrorWriter } from "@cliq-mirror/db"
-import { NodeFileSystem } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect } from "effect"
 
 /** The configured accounts, loaded once at start; each gets its row so its data has an owner. */

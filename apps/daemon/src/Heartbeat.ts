@@ -1,5 +1,5 @@
 import { Database } from "@cliq-mirror/db"
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Layer, Option, Schedule } from "effect"
 import { HeartbeatConfig } from "./Config.js"
 import { type AccountHealth, makeScrape } from "./MetricsServer.js"

@@ -19,7 +19,8 @@ import {
   migrateDatabase,
   SyncStateRepo
 } from "@cliq-mirror/db"
-import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, Redacted } from "effect"
 import { DaemonConfig } from "./Config.js"
 import { Upstream } from "./Upstream.js"

@@ -1,6 +1,6 @@
 import { type Account, credentialsFingerprint, loadAccounts } from "@cliq-mirror/core"
 import { SyncStateRepo } from "@cliq-mirror/db"
-import { NodeFileSystem } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Duration, Effect, Exit, Option, Schedule } from "effect"
 import { Upstream } from "../Upstream.js"
 

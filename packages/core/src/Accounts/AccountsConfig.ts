@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Array as Arr, Config, Data, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import {
   type Account,

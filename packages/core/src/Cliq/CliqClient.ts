@@ -1,5 +1,6 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { type Account, type AccountId, credentialsFingerprint } from "../Accounts/Account.js"
 import { refreshTokenProvider, staticTokenProvider, type TokenProvider, tokenPolicy } from "./Auth/TokenProvider.js"

@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Config, Data, Effect, Option, ParseResult, Schema } from "effect"
 import { BUCKET_IDS, BUCKETS, type BucketId, type BucketLimit, type BucketTable } from "./Buckets.js"
 import { OPERATION_BY_ID, type OperationId } from "./Operations.js"

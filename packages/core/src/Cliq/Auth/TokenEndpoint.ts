@@ -1,4 +1,5 @@
-import { type HttpClient, HttpClientRequest } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Duration, Effect, Either, Redacted, Schema } from "effect"
 import type { RefreshAuth } from "../../Accounts/Account.js"
 import { TokenErrorBody, TokenResponse } from "../Envelopes.js"

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Clock, Deferred, Duration, Effect, FiberId, Option, Redacted, type Scope } from "effect"
 import { type Account, credentialsFingerprint, type RefreshAuth } from "../../Accounts/Account.js"
 import { type CliqAuthError, CliqNeedsReauth, CliqTokenUnavailable } from "../Errors.js"
