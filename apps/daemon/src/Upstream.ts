@@ -94,7 +94,10 @@ export class Upstream extends Effect.Service<Upstream>()("@cliq-mirror/daemon/Up
       return { key: budgetKey(account, bucket, budget.buckets), bucket }
     }
 
-    /** A slot of the budget; a sync pass takes its turn first and gives it up while the budget makes it wait. */
+    /**
+     * A slot of the budget. A sync pass holds its turn at the pass gate (taken back here if it gave it up) and gives
+     * it up while the budget makes it wait.
+     */
     const acquire = (request: BudgetRequest) =>
       Effect.flatMap(FiberRef.get(currentPass), ticket =>
         ticket === undefined
