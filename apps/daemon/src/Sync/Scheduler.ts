@@ -153,12 +153,14 @@ export const makeScheduler = (scope: Scope.Scope, turns: Turns): Effect.Effect<S
         })
       )
 
-    // Forked uninterruptible, so the pass's own release of its turn is in place before an interruption can land.
+    // Forked uninterruptible, so the pass's own release of its turn is in place before an interruption can land. The
+    // pass may end (and `finished` run) before this fiber gets to note it as running; one whose account was removed
+    // meanwhile is interrupted here.
     const start = (entry: Entry) =>
       Effect.gen(function* () {
         running++
         entry.ready = false
-        entry.running = yield* Effect.uninterruptible(
+        const fiber = yield* Effect.uninterruptible(
           Effect.forkIn(
             turns
               .runHeld(entry.task.cls, Effect.interruptible(entry.task.step))
@@ -166,6 +168,9 @@ export const makeScheduler = (scope: Scope.Scope, turns: Turns): Effect.Effect<S
             scope
           )
         )
+        if (fiber.unsafePoll() !== null) return
+        entry.running = fiber
+        if (entry.removed) yield* Fiber.interrupt(fiber)
       })
 
     // Takes the next due time and a fresh wake-up signal in one synchronous step, so that a stream made due by another
