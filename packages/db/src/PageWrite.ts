@@ -365,8 +365,14 @@ export const quietPage = async (sql: postgres.Sql, page: PageWrite): Promise<Pag
   const observed = observedIds.length + (page.repeated ?? 0)
   const writes: Array<PromiseLike<unknown>> = []
   if (observedIds.length > 0) {
+    // Row locks in chat id order, the order page writes lock theirs (`lockChats`): a plain multi-row UPDATE locks in
+    // scan order and deadlocked with a page write of the same chats (seen at 1,000 accounts in the fleet bench).
     writes.push(
-      sql`update chats set synced_at = ${new Date().toISOString()}::timestamptz where account_id = ${page.accountId} and chat_id = any(${observedIds})`.execute()
+      sql`
+        update chats c set synced_at = ${new Date().toISOString()}::timestamptz
+        from (select chat_id from chats where account_id = ${page.accountId} and chat_id = any(${observedIds})
+              order by chat_id for no key update) l
+        where c.account_id = ${page.accountId} and c.chat_id = l.chat_id`.execute()
     )
   }
   if (page.cursor) writes.push(writeCursor(sql, page.accountId, page.cursor, observed, 0))

@@ -93,4 +93,50 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("quietPag
       assert.strictEqual(left.length, 0)
     })
   )
+
+  it.effect("locks its rows in chat id order, as page writes do: no deadlock with a page write of the same chats", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const db = yield* Database
+      yield* writer.ensureAccount("order")
+      const ids = Array.from({ length: 20 }, (_, i) => `o${String(i).padStart(2, "0")}`)
+      // Stored highest id first, so a scan in storage order meets them in the reverse of id order.
+      for (const id of [...ids].reverse()) yield* writer.apply({ accountId: "order", observed: observe(chat(id)) })
+      const outcome = yield* db.use(async (_, sql) => {
+        const writer = await sql.reserve()
+        const quiet = await sql.reserve()
+        try {
+          // The page write's order (ChatsSql.lockChats): the lowest id first, the highest later.
+          await writer`begin`
+          await writer`select 1 from chats where account_id = 'order' and chat_id = ${ids[0]!} for update`
+          await quiet`set enable_indexscan = off`
+          await quiet`set enable_bitmapscan = off`
+          const pid = (await quiet<Array<{ pid: number }>>`select pg_backend_pid() as pid`)[0]!.pid
+          const page = { accountId: "order", observed: observe(...ids.map(id => chat(id))) }
+          const written = quietPage(quiet, page).then(
+            r => r,
+            (e: Error) => e
+          )
+          for (let i = 0; i < 200; i++) {
+            const waiting = await sql`select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`
+            if (waiting.length > 0) break
+            await new Promise(resolve => setTimeout(resolve, 10))
+          }
+          const second = await writer`
+            select 1 from chats where account_id = 'order' and chat_id = ${ids.at(-1)!} for update`.then(
+            () => "locked",
+            (e: Error) => e.message
+          )
+          await writer`commit`.catch(() => undefined)
+          return { second, written: await written }
+        } finally {
+          await writer`rollback`.catch(() => undefined)
+          writer.release()
+          quiet.release()
+        }
+      })
+      assert.strictEqual(outcome.second, "locked")
+      assert.deepStrictEqual(outcome.written, { eventsAppended: 0, chatsChanged: 0, chatsObserved: ids.length })
+    })
+  )
 })
