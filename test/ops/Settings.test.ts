@@ -28,6 +28,7 @@ describe("settings at start", () => {
         REDIS_URL: "http://nope",
         LOG_FORMAT: "xml",
         COMMAND_CONCURRENCY: "0",
+        HEAP_GROWTH_PERCENT: "500",
         POLL_INTERVAL_MS: "soon",
         DAEMON_HEARTBEAT_INTERVAL_MS: "5",
         RATE_LIMITS_FILE: "/nonexistent/limits.json"
@@ -39,12 +40,14 @@ describe("settings at start", () => {
           "REDIS_URL",
           "POLL_INTERVAL_MS",
           "COMMAND_CONCURRENCY",
+          "HEAP_GROWTH_PERCENT",
           "DAEMON_HEARTBEAT_INTERVAL_MS",
           "RATE_LIMITS_FILE /nonexistent/limits.json",
           "CLIQ_ACCESS_TOKEN"
         ]
       )
       assert.include(problems, "COMMAND_CONCURRENCY: must be an integer from 1 to 64")
+      assert.include(problems, "HEAP_GROWTH_PERCENT: must be an integer from 0 to 400 (percent)")
       assert.include(problems, "LOG_FORMAT: must be one of logfmt, json, pretty")
     })
   )

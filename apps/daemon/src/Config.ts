@@ -32,6 +32,9 @@ export const CommandConcurrency = integerSetting("COMMAND_CONCURRENCY", 4, 1, ""
 /** Sync passes of all accounts that may be between their first upstream call and their end at once (Sync/PassGate.ts). */
 export const SyncConcurrency = integerSetting("SYNC_CONCURRENCY", 16, 1, "", 1024)
 
+/** How far the heap may grow past its live set between full collections, in percent; 0 leaves V8's own (HeapGrowth.ts). */
+export const HeapGrowthPercent = integerSetting("HEAP_GROWTH_PERCENT", 50, 0, " (percent)", 400)
+
 export const HeartbeatConfig = Config.all({
   file: Config.option(Config.nonEmptyString("DAEMON_HEARTBEAT_FILE")),
   intervalMs: ms("DAEMON_HEARTBEAT_INTERVAL_MS", 10_000, 100)
@@ -47,6 +50,7 @@ export const DaemonSettings = [
   DaemonConfig,
   CommandConcurrency,
   SyncConcurrency,
+  HeapGrowthPercent,
   HeartbeatConfig,
   MetricsConfig,
   RetentionConfig,

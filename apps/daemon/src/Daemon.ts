@@ -4,6 +4,7 @@ import { DurableUpstreamLive } from "./BudgetLocks.js"
 import { CommandQueue } from "./Commands/CommandQueue.js"
 import { CommandWorkerLive } from "./Commands/CommandWorker.js"
 import { OutboxRelayLive } from "./Commands/OutboxRelay.js"
+import { HeapGrowthLive } from "./HeapGrowth.js"
 import { HeartbeatLive } from "./Heartbeat.js"
 import { MigrateLive, MirrorLive } from "./Infra.js"
 import { MetricsServerLive } from "./MetricsServer.js"
@@ -12,6 +13,7 @@ import { PollersLive } from "./Sync/Pollers.js"
 
 /** The daemon: account pollers, the outbox relay, the command worker and the heartbeat over the shared infrastructure. */
 export const DaemonLive = Layer.mergeAll(
+  HeapGrowthLive,
   PollersLive,
   CommandWorkerLive,
   OutboxRelayLive,
