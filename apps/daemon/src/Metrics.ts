@@ -105,7 +105,7 @@ export const observePassGate = (stats: () => PassGateStats) => {
 
 export const syncPasses = new Gauge({
   name: "cliq_sync_passes",
-  help: "Sync passes holding a turn (state=running) or waiting for one (state=waiting), by class: fresh (incremental polls, hidden states), state (state listings, reconciliation), members",
+  help: "Sync passes holding a turn (state=running) or waiting for one (state=waiting), by class: incremental, hidden, state (state listings, reconciliation), members",
   labelNames: ["class", "state"] as const,
   registers: [registry],
   collect() {

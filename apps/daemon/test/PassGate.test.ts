@@ -7,37 +7,42 @@ import {
   type GateCounts,
   grantTo,
   makePassGate,
+  PASS_CLASSES,
   type PassClass
 } from "../src/Sync/PassGate.js"
 
-/** Held and waiting passes as [fresh, state, members]. */
-const counts = (permits: number, held: [number, number, number], waiting: [number, number, number]): GateCounts => ({
+type Four = [number, number, number, number]
+/** Held and waiting passes as [incremental, hidden, state, members]. */
+const counts = (permits: number, held: Four, waiting: Four): GateCounts => ({
   permits,
-  held: { fresh: held[0], state: held[1], members: held[2] },
-  waiting: { fresh: waiting[0], state: waiting[1], members: waiting[2] }
+  held: { incremental: held[0], hidden: held[1], state: held[2], members: held[3] },
+  waiting: { incremental: waiting[0], hidden: waiting[1], state: waiting[2], members: waiting[3] }
 })
 
 describe("grantTo", () => {
   it("keeps a permit free when nobody waits, and grants none beyond the permits", () => {
-    expect(grantTo(counts(4, [0, 0, 0], [0, 0, 0]))).toBeUndefined()
-    expect(grantTo(counts(4, [2, 1, 1], [5, 5, 5]))).toBeUndefined()
+    expect(grantTo(counts(4, [0, 0, 0, 0], [0, 0, 0, 0]))).toBeUndefined()
+    expect(grantTo(counts(4, [2, 1, 1, 0], [5, 5, 5, 5]))).toBeUndefined()
   })
   it("gives each waiting class its share first, foremost class first", () => {
-    expect([0, 1, 2].map(rank => classShare(16, rank))).toEqual([8, 4, 2])
-    expect([0, 1, 2].map(rank => classShare(2, rank))).toEqual([1, 1, 1])
-    expect(grantTo(counts(16, [3, 0, 0], [9, 9, 9]))).toBe("fresh")
-    expect(grantTo(counts(16, [8, 0, 0], [9, 9, 9]))).toBe("state")
-    expect(grantTo(counts(16, [8, 4, 0], [9, 9, 9]))).toBe("members")
-    expect(grantTo(counts(16, [8, 4, 2], [9, 9, 9]))).toBe("fresh")
-    expect(grantTo(counts(16, [0, 4, 2], [0, 9, 9]))).toBe("state")
+    expect(PASS_CLASSES.map(cls => classShare(16, cls))).toEqual([8, 2, 4, 2])
+    expect(PASS_CLASSES.map(cls => classShare(2, cls))).toEqual([1, 1, 1, 1])
+    expect(grantTo(counts(16, [3, 0, 0, 0], [9, 9, 9, 9]))).toBe("incremental")
+    expect(grantTo(counts(16, [8, 0, 0, 0], [9, 9, 9, 9]))).toBe("hidden")
+    expect(grantTo(counts(16, [8, 2, 0, 0], [9, 9, 9, 9]))).toBe("state")
+    expect(grantTo(counts(16, [8, 2, 4, 0], [9, 9, 9, 9]))).toBe("members")
+    expect(grantTo(counts(16, [8, 2, 4, 2], [9, 9, 9, 9]))).toBeUndefined()
+    expect(grantTo(counts(16, [0, 2, 0, 2], [0, 9, 9, 9]))).toBe("state")
   })
   it("beyond the shares, serves the classes in order, every class but the first below half the permits", () => {
     expect(classCap(16)).toBe(8)
     expect(classCap(1)).toBe(1)
-    expect(grantTo(counts(16, [0, 8, 2], [0, 4, 9]))).toBe("members")
-    expect(grantTo(counts(16, [0, 8, 8], [0, 4, 9]))).toBeUndefined()
-    expect(grantTo(counts(16, [0, 7, 2], [0, 4, 0]))).toBe("state")
-    expect(grantTo(counts(16, [8, 0, 0], [9, 0, 0]))).toBe("fresh")
+    expect(grantTo(counts(16, [0, 2, 4, 2], [0, 9, 9, 9]))).toBe("hidden")
+    expect(grantTo(counts(16, [0, 8, 4, 2], [0, 4, 9, 9]))).toBe("state")
+    expect(grantTo(counts(16, [0, 0, 8, 4], [0, 0, 4, 9]))).toBe("members")
+    expect(grantTo(counts(16, [0, 0, 8, 8], [0, 0, 4, 9]))).toBeUndefined()
+    expect(grantTo(counts(16, [0, 0, 7, 2], [0, 0, 4, 0]))).toBe("state")
+    expect(grantTo(counts(16, [8, 0, 0, 0], [9, 0, 0, 0]))).toBe("incremental")
   })
 })
 
@@ -66,23 +71,23 @@ describe("makePassGate", () => {
       const order: Array<string> = []
       const go = yield* Deferred.make<void>()
       const names: Array<[PassClass, string]> = [
-        ["fresh", "f1"],
-        ["fresh", "f2"],
+        ["incremental", "f1"],
+        ["incremental", "f2"],
         ["state", "b1"],
-        ["fresh", "f3"],
+        ["incremental", "f3"],
         ["state", "b2"],
-        ["fresh", "f4"]
+        ["incremental", "f4"]
       ]
       const fibers = yield* Effect.forEach(names, ([cls, name]) => Effect.fork(passHolding(gate, cls, order, name, go)))
       yield* Effect.yieldNow()
       expect(order).toEqual(["f1", "f2"])
-      expect(gate.stats()).toMatchObject({ held: { fresh: 2, state: 0 }, waiting: { fresh: 2, state: 2 } })
-      // Both finish: the first state pass goes (none runs), then the next fresh one; when the state pass ends, the next
-      // goes before the last fresh pass, as no state pass would run otherwise.
+      expect(gate.stats()).toMatchObject({ held: { incremental: 2, state: 0 }, waiting: { incremental: 2, state: 2 } })
+      // Both finish: the first state pass goes (none runs), then the next incremental one; when the state pass ends, the next
+      // goes before the last incremental pass, as no state pass would run otherwise.
       yield* Deferred.succeed(go, undefined)
       yield* Effect.forEach(fibers, Fiber.join)
       expect(order).toEqual(["f1", "f2", "b1", "f3", "b2", "f4"])
-      expect(gate.stats()).toMatchObject({ held: { fresh: 0, state: 0 }, waiting: { fresh: 0, state: 0 } })
+      expect(gate.stats()).toMatchObject({ held: { incremental: 0, state: 0 }, waiting: { incremental: 0, state: 0 } })
     })
   )
 
@@ -90,17 +95,17 @@ describe("makePassGate", () => {
     const gate = makePassGate(1)
     const granted: Array<string> = []
     const ask = (cls: PassClass, name: string) => gate.request(cls, () => granted.push(name))
-    ask("fresh", "f1")
+    ask("incremental", "f1")
     ask("members", "m1")
-    ask("fresh", "f2")
-    const cancelF3 = ask("fresh", "f3")
+    ask("incremental", "f2")
+    const cancelF3 = ask("incremental", "f3")
     ask("state", "s1")
     expect(granted).toEqual(["f1"])
     expect(cancelF3()).toBe(true)
     // Each release hands the permit to one request: the foremost class with nothing running.
-    for (const cls of ["fresh", "fresh", "state"] as const) gate.release(cls)
+    for (const cls of ["incremental", "incremental", "state"] as const) gate.release(cls)
     expect(granted).toEqual(["f1", "f2", "s1", "m1"])
-    expect(gate.stats()).toMatchObject({ held: { fresh: 0, state: 0, members: 1 }, waiting: { fresh: 0 } })
+    expect(gate.stats()).toMatchObject({ held: { incremental: 0, state: 0, members: 1 }, waiting: { incremental: 0 } })
   })
 
   it.effect("a pass gives its turn up while the budget makes it wait, and takes it back after", () =>
@@ -108,7 +113,7 @@ describe("makePassGate", () => {
       const gate = makePassGate(1)
       const order: Array<string> = []
       const waiting = gate.pass(
-        "fresh",
+        "incremental",
         Effect.gen(function* () {
           const ticket = yield* FiberRef.get(currentPass)
           yield* ticket!.enter
@@ -122,11 +127,11 @@ describe("makePassGate", () => {
       // While it sleeps on the budget, another pass runs.
       yield* gate
         .pass(
-          "fresh",
+          "incremental",
           Effect.flatMap(FiberRef.get(currentPass), t => t!.enter)
         )
         .pipe(Effect.tap(() => order.push("other ran")))
-      expect(gate.stats().held.fresh).toBe(0)
+      expect(gate.stats().held.incremental).toBe(0)
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(fiber)
       expect(order).toEqual(["waiter entered", "other ran", "waiter back"])
@@ -138,16 +143,16 @@ describe("makePassGate", () => {
       const gate = makePassGate(1)
       const go = yield* Deferred.make<void>()
       const order: Array<string> = []
-      const first = yield* Effect.fork(passHolding(gate, "fresh", order, "first", go))
+      const first = yield* Effect.fork(passHolding(gate, "incremental", order, "first", go))
       yield* Effect.yieldNow()
-      const queued = yield* Effect.fork(passHolding(gate, "fresh", order, "queued", go))
+      const queued = yield* Effect.fork(passHolding(gate, "incremental", order, "queued", go))
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(queued)
-      expect(gate.stats().waiting.fresh).toBe(0)
+      expect(gate.stats().waiting.incremental).toBe(0)
       yield* Fiber.interrupt(first)
-      expect(gate.stats().held.fresh).toBe(0)
+      expect(gate.stats().held.incremental).toBe(0)
       yield* Deferred.succeed(go, undefined)
-      yield* passHolding(gate, "fresh", order, "after", go)
+      yield* passHolding(gate, "incremental", order, "after", go)
       expect(order).toEqual(["first", "after"])
     })
   )

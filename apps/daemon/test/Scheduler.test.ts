@@ -30,7 +30,7 @@ const recorded = (accountId: string, stream: string, pause: number, runs: Array<
   ({
     accountId,
     stream,
-    cls: "fresh",
+    cls: "incremental",
     step: Effect.map(Clock.currentTimeMillis, now => {
       runs.push(`${accountId}/${stream}@${now}`)
       return Duration.millis(pause)
@@ -59,7 +59,7 @@ describe("makeScheduler", () => {
       const blocking: StreamTask = {
         accountId: "a",
         stream: "s",
-        cls: "fresh",
+        cls: "incremental",
         step: Effect.zipRight(
           Effect.sync(() => runs++),
           Effect.as(Deferred.await(gate), Duration.hours(1))
@@ -89,7 +89,7 @@ describe("makeScheduler", () => {
       const task: StreamTask = {
         accountId: "a",
         stream: "s",
-        cls: "fresh",
+        cls: "incremental",
         step: Effect.zipRight(
           Effect.sync(() => runs++),
           Effect.never.pipe(Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined)))
@@ -98,7 +98,7 @@ describe("makeScheduler", () => {
       const other: StreamTask = {
         accountId: "b",
         stream: "s",
-        cls: "fresh",
+        cls: "incremental",
         step: Effect.succeed(Duration.millis(10))
       }
       yield* scheduler.add([task, other], "0 millis")
@@ -124,7 +124,7 @@ describe("makeScheduler", () => {
         (accountId): StreamTask => ({
           accountId,
           stream: "s",
-          cls: "fresh",
+          cls: "incremental",
           step: Effect.zipRight(
             Effect.sync(() => runs++),
             Effect.as(Deferred.await(go), Duration.hours(1))
@@ -135,11 +135,11 @@ describe("makeScheduler", () => {
       yield* TestClock.adjust("1 millis")
       expect(runs).toBe(2)
       expect(scheduler.stats().running).toBe(2)
-      expect(gate.stats().waiting.fresh).toBe(3)
+      expect(gate.stats().waiting.incremental).toBe(3)
       yield* Deferred.succeed(go, undefined)
       yield* TestClock.adjust("1 millis")
       expect(runs).toBe(5)
-      expect(gate.stats()).toMatchObject({ held: { fresh: 0 }, waiting: { fresh: 0 } })
+      expect(gate.stats()).toMatchObject({ held: { incremental: 0 }, waiting: { incremental: 0 } })
     })
   )
 })

@@ -7,13 +7,14 @@ import { observePassGate } from "../Metrics.js"
  * with a permit (the scheduler asks for it when the stream is due; no fiber waits meanwhile) and holds it to its end,
  * so the passes running, and the pages fetched and not yet written, are bounded by SYNC_CONCURRENCY however many
  * accounts the process owns. A pass gives the permit up while it waits for the rate budget, so a locked or exhausted
- * bucket never holds one. When more passes are due than there are permits, freshness goes first (`grantTo`).
+ * bucket never holds one. When more passes are due than there are permits, incremental polls go first (`grantTo`).
  */
-export const PASS_CLASSES = ["fresh", "state", "members"] as const
+export const PASS_CLASSES = ["incremental", "hidden", "state", "members"] as const
 /**
- * In order of precedence: `fresh` (incremental polls and the hidden states they queue), `state` (the state listings
- * and reconciliation, which also complete a new mirror's closed chats and flags), `members` (member lists, a long
- * backlog after a backfill).
+ * In order of precedence: `incremental` (the polls that bring new messages, renames, unread counts), `hidden` (the
+ * hidden states those polls queued: four or five listings per drain, however few chats are queued, so a drain that
+ * waits longer covers more chats per call), `state` (the state listings and reconciliation, which also complete a new
+ * mirror's closed chats and flags), `members` (member lists, a long backlog after a backfill).
  */
 export type PassClass = (typeof PASS_CLASSES)[number]
 
@@ -26,8 +27,11 @@ export interface GateCounts {
 /** Every class after the first holds at most half the permits at once. */
 export const classCap = (permits: number): number => Math.max(1, Math.floor(permits / 2))
 
-/** The permits a class is sure of while it has passes waiting: half for the first, a quarter for the next, … (≥ 1). */
-export const classShare = (permits: number, rank: number): number => Math.max(1, Math.floor(permits / 2 ** (rank + 1)))
+/** The part of the permits each class is sure of while it has passes waiting. */
+const SHARES: Readonly<Record<PassClass, number>> = { incremental: 1 / 2, hidden: 1 / 8, state: 1 / 4, members: 1 / 8 }
+
+/** The permits `cls` is sure of while it has passes waiting (at least one). */
+export const classShare = (permits: number, cls: PassClass): number => Math.max(1, Math.floor(permits * SHARES[cls]))
 
 /**
  * Which class a free permit goes to, if any: the foremost waiting class below its share (every class progresses, the
@@ -35,7 +39,7 @@ export const classShare = (permits: number, rank: number): number => Math.max(1,
  */
 export const grantTo = (c: GateCounts): PassClass | undefined => {
   if (PASS_CLASSES.reduce((sum, cls) => sum + c.held[cls], 0) >= c.permits) return undefined
-  const short = PASS_CLASSES.find((cls, i) => c.waiting[cls] > 0 && c.held[cls] < classShare(c.permits, i))
+  const short = PASS_CLASSES.find(cls => c.waiting[cls] > 0 && c.held[cls] < classShare(c.permits, cls))
   if (short !== undefined) return short
   return PASS_CLASSES.find((cls, i) => c.waiting[cls] > 0 && (i === 0 || c.held[cls] < classCap(c.permits)))
 }

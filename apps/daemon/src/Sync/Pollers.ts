@@ -17,8 +17,8 @@ import { streamStep } from "./StreamLoop.js"
  * The five streams of one account as tasks of the process's scheduler. The incremental stream runs every
  * POLL_INTERVAL_MS; the hidden states it queued are looked up right after it (and at least every state interval); the
  * members stream is also woken after it and keeps going while it finds full batches; state listings and
- * reconciliation are backstops, every minute after a pass. Passes take turns at the pass gate by class: `fresh`
- * (incremental, hidden) first, then `state` (state listings, reconciliation), then `members` (PassGate.ts).
+ * reconciliation are backstops, every minute after a pass. Passes take turns at the pass gate by class: incremental
+ * first, then hidden, then `state` (state listings, reconciliation), then `members` (PassGate.ts).
  */
 const accountTasks = (account: Account, config: DaemonConfig, scheduler: Scheduler) =>
   Effect.gen(function* () {
@@ -33,7 +33,7 @@ const accountTasks = (account: Account, config: DaemonConfig, scheduler: Schedul
     const steps: Array<[string, PassClass, Effect.Effect<Duration.Duration, never, Needs>]> = [
       [
         INCREMENTAL,
-        "fresh",
+        "incremental",
         yield* streamStep(
           account,
           INCREMENTAL,
@@ -43,7 +43,7 @@ const accountTasks = (account: Account, config: DaemonConfig, scheduler: Schedul
       ],
       [
         HIDDEN,
-        "fresh",
+        "hidden",
         yield* streamStep(account, HIDDEN, hiddenPass(account), { every: ms(config.statePollIntervalMs), ...backoff })
       ],
       [
