@@ -1,4 +1,4 @@
-// npx tsx bench/fleet.bench.ts [--accounts N] [--chats N] [--quick] [--profile DIR] [--node-options "…"]
+// npx tsx bench/fleet.bench.ts [--accounts N] [--chats N] [--quick] [--compiled] [--profile DIR] [--node-options "…"] [--node-args "…"]
 // One daemon process polling many small accounts from one CLIQ_ACCOUNTS_FILE against the simulator (in this process,
 // time-scaled): time until every account is mirrored, freshness of changes made afterwards, how stale the most
 // neglected account gets, the daemon's memory, and the simulator's violations. Everything it creates is removed.
@@ -27,10 +27,16 @@ const TIME_SCALE = 0.05
 const POLL_INTERVAL_MS = 10_000
 const CHANGES = quick ? 20 : 60
 const CHANGE_SPAN_MS = 30_000
+/** Nothing changes upstream for this long after the backfill: are the accounts kept within the poll interval? */
+const QUIET_MS = 30_000
 const MIRROR_DEADLINE_MS = 15 * 60_000
 const PROFILE = option("profile")
 /** Node options for the daemon, e.g. `--max-old-space-size=256` (the README's memory bound, Sizing). */
 const NODE_OPTIONS = option("node-options")
+/** Node's own arguments for the daemon, e.g. V8 flags NODE_OPTIONS does not take. */
+const NODE_ARGS = option("node-args")?.split(/\s+/).filter(Boolean)
+/** The daemon as the image runs it: the compiled output (`npm run build` first) by plain node, no tsx loader. */
+const COMPILED = argv.includes("--compiled")
 
 const accountId = (i: number) => `acct-${String(i + 1).padStart(4, "0")}`
 
@@ -79,7 +85,7 @@ const main = Effect.gen(function* () {
     `\n## Fleet benchmark — ${new Date().toISOString().slice(0, 16)}Z, ${cpu.length} × ${cpu[0]?.model.trim() ?? "?"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at start${quick ? " (--quick)" : ""}`
   )
   yield* Console.log(
-    `${ACCOUNTS} accounts (simulator users) over ${CHATS} seeded chats, one daemon, time scale ${TIME_SCALE}, POLL_INTERVAL_MS ${POLL_INTERVAL_MS}${NODE_OPTIONS === undefined ? "" : `, daemon NODE_OPTIONS ${NODE_OPTIONS}`}`
+    `${ACCOUNTS} accounts (simulator users) over ${CHATS} seeded chats, one daemon, time scale ${TIME_SCALE}, POLL_INTERVAL_MS ${POLL_INTERVAL_MS}${COMPILED ? ", compiled daemon (node dist/…)" : ", daemon under tsx"}${NODE_OPTIONS === undefined ? "" : `, daemon NODE_OPTIONS ${NODE_OPTIONS}`}${NODE_ARGS === undefined ? "" : `, node ${NODE_ARGS.join(" ")}`}`
   )
   const sim = yield* simulator({ users: ACCOUNTS, chats: CHATS, timeScale: TIME_SCALE, seed: 10 })
   const expected = expectedCounts(sim)
@@ -110,7 +116,7 @@ const main = Effect.gen(function* () {
       LOG_LEVEL: "warn",
       ...(NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS })
     },
-    { cpuProfDir: PROFILE }
+    { cpuProfDir: PROFILE, compiled: COMPILED, nodeArgs: NODE_ARGS }
   )
 
   let peakRssKib = 0
@@ -143,6 +149,14 @@ const main = Effect.gen(function* () {
   }
   const mirroredRss = sample()
 
+  // Kept fresh while nothing changes: the most stale account's last incremental pass, sampled every second.
+  let quietStalest = 0
+  for (const quietEnd = Date.now() + QUIET_MS; Date.now() < quietEnd; ) {
+    sample()
+    quietStalest = Math.max(quietStalest, (yield* staleness(sql)).oldest ?? 0)
+    yield* Effect.sleep("1 second")
+  }
+
   // Changes after the backfill, spread over the span, each to a random account's chat: how long until mirrored.
   let seed = 7
   const random = () => {
@@ -155,7 +169,7 @@ const main = Effect.gen(function* () {
     .flatMap(t =>
       t.users.filter(u => u.member && !u.removed && !u.closed).map(u => ({ accountId: accountId(u.userIndex), t }))
     )
-  // Steady-state work: upstream calls and PostgreSQL transactions from here to the end of the change phase.
+  // The work of the change phase: upstream calls, PostgreSQL transactions and daemon CPU from here to its end.
   const firstSeq = (sim.state.requests().at(-1)?.seq ?? 0) + 1
   const xacts = () =>
     Effect.promise(() =>
@@ -165,6 +179,7 @@ const main = Effect.gen(function* () {
       )
     )
   const xactsBefore = yield* xacts()
+  const cpuBefore = sample()?.cpuMs ?? 0
   const pending = new Map<string, { readonly at: number; readonly messageId: string }>()
   const delays: Array<number> = []
   const changeStart = Date.now()
@@ -226,6 +241,7 @@ const main = Effect.gen(function* () {
   const perAccountMin = (n: number) => fixed(n / ACCOUNTS / steadyMin, 1)
   const stale = yield* staleness(sql)
   const end = sample()
+  const steadyCpuMs = (end?.cpuMs ?? 0) - cpuBefore
   const violations = sim.state.violations().length
   const failures = daemon.count("sync pass failed")
   const stopping = Date.now()
@@ -239,14 +255,18 @@ const main = Effect.gen(function* () {
       ["accounts / mirrored chats", `${grouped(ACCOUNTS)} / ${grouped(expectedRows)}`],
       ["every account mirrored after", `${fixed((mirroredAt - started) / 1000)} s`],
       [
-        `change → mirrored (${CHANGES} changes over ${CHANGE_SPAN_MS / 1000} s), p50 / p95 / max`,
+        `nothing changing for ${QUIET_MS / 1000} s after that: most stale incremental pass`,
+        `${fixed(quietStalest / 1000)} s`
+      ],
+      [
+        `then change → mirrored (${CHANGES} changes over ${CHANGE_SPAN_MS / 1000} s), p50 / p95 / max`,
         sorted.length === 0
           ? "—"
           : `${fixed(percentile(sorted, 0.5) / 1000)} / ${fixed(percentile(sorted, 0.95) / 1000)} / ${fixed(sorted.at(-1)! / 1000)} s`
       ],
       [`changes not mirrored ${(CHANGE_SPAN_MS + 10 * POLL_INTERVAL_MS) / 1000} s after the first`, String(unmirrored)],
       [
-        `accounts with an incremental pass in the last ${(3 * POLL_INTERVAL_MS) / 1000} s / most stale`,
+        `at the end of the changes: accounts with an incremental pass in the last ${(3 * POLL_INTERVAL_MS) / 1000} s / most stale`,
         `${grouped(stale.fresh)} / ${fixed((stale.oldest ?? 0) / 1000)} s`
       ],
       [
@@ -256,20 +276,27 @@ const main = Effect.gen(function* () {
       ["RSS per account (end RSS / accounts)", `${fixed(rss / ACCOUNTS, 0)} KiB`],
       ["daemon CPU time", `${fixed((end?.cpuMs ?? 0) / 1000)} s`],
       [
-        `after the backfill (${fixed(steadyMin, 1)} min): upstream calls per account and minute`,
+        `during the changes (${fixed(steadyMin, 1)} min): upstream calls per account and minute`,
         `${perAccountMin(calls.length)} (${[...byOp]
           .sort()
           .map(([op, n]) => `${op} ${perAccountMin(n)}`)
           .join(", ")})`
       ],
-      ["after the backfill: PostgreSQL transactions per second (all clients)", fixed(xactRate, 0)],
+      ["during the changes: PostgreSQL transactions per second (all clients)", fixed(xactRate, 0)],
+      [
+        "during the changes: daemon CPU (share of one core) / per upstream call",
+        `${fixed((100 * steadyCpuMs) / (steadyMin * 60_000), 0)} % / ${fixed(steadyCpuMs / Math.max(1, calls.length), 2)} ms`
+      ],
       [`SIGTERM → daemon exited${PROFILE === undefined ? "" : " (profile written)"}`, `${fixed(stoppedMs / 1000)} s`],
       ["simulator violations", String(violations)]
     ])
   )
   if (PROFILE !== undefined) yield* Console.log(`\nThe daemon's CPU profile:\n${yield* summariseProfile(PROFILE, 25)}`)
   if (violations > 0) return yield* Effect.die(new Error(`${violations} violations`))
-  if (failures > 0) yield* Console.log(`(${failures} failed sync passes logged, retried)`)
+  if (failures > 0) {
+    yield* Console.log(`(${failures} failed sync passes logged, retried; the first:)`)
+    for (const line of daemon.samples("sync pass failed")) yield* Console.log(`  ${line.slice(0, 400)}`)
+  }
 })
 
 NodeRuntime.runMain(Effect.scoped(main))

@@ -1,12 +1,14 @@
 // npm run bench -- read-api [--sizes 100000,1000000] [--seconds 10] [--quick] [--mix <name prefix>] [--profile <dir>]
 //   [--database <url>]: measure against a database seeded by an earlier run (kept, not seeded again; --sizes names it)
+//   [--load wrk]: the 16 keep-alive clients are wrk's (one C thread, Debian's `wrk`) instead of node:http in this process
 // The read API (`npm run api` as a child process) against a mirror of N chats seeded by SQL, 16 keep-alive clients in
-// this process, side by side with a bare node:http + postgres.js server (bench/support/ReadApiBare.ts) returning the
+// this process (or wrk), side by side with a bare node:http + postgres.js server (bench/support/ReadApiBare.ts) returning the
 // same rows and columns from the same database: requests/s, p50 and p99 for each request mix.
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { writeFile } from "node:fs/promises"
 import { Agent, get } from "node:http"
 import { createServer } from "node:net"
-import { loadavg } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { performance } from "node:perf_hooks"
 import { createInterface } from "node:readline"
@@ -32,6 +34,9 @@ const SIZES = (option("sizes") ?? (QUICK ? "20000" : "100000,1000000")).split(",
 const SECONDS = Number(option("seconds") ?? (QUICK ? 3 : 10))
 const WARMUP_SECONDS = QUICK ? 1 : 2
 const CLIENTS = 16
+/** Who generates the load: node:http clients in this process (default), or wrk, which costs the two cores far less. */
+const LOAD = option("load") ?? "node"
+if (LOAD !== "node" && LOAD !== "wrk") throw new Error(`--load must be node or wrk, not ${LOAD}`)
 const CHATS_PER_ACCOUNT = 100_000
 const TOKEN = "bench-read-token"
 
@@ -161,7 +166,7 @@ interface Measured {
 }
 
 /** CLIENTS loops, each one request at a time over its own keep-alive socket, for `seconds`. */
-const load = (port: number, mix: Mix, seconds: number) =>
+const loadNode = (port: number, mix: Mix, seconds: number) =>
   Effect.tryPromise({
     try: async (): Promise<Measured> => {
       const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS })
@@ -198,6 +203,49 @@ const load = (port: number, mix: Mix, seconds: number) =>
     },
     catch: error => new BenchError({ message: `load on port ${port}: ${String(error)}` })
   })
+
+/** wrk's duration units (`us`, `ms`, `s`, `m`) in milliseconds. */
+const wrkMs = (value: string, unit: string) =>
+  Number(value) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit]!
+
+/** The same loop as `loadNode`, by wrk: CLIENTS connections on one thread, the mix's paths in turn (a Lua script). */
+const loadWrk = (port: number, mix: Mix, seconds: number) =>
+  Effect.tryPromise({
+    try: async (): Promise<Measured> => {
+      const paths = Array.from({ length: 2000 }, (_, i) => mix.path(i))
+      const script = join(tmpdir(), `read-api-wrk-${process.pid}.lua`)
+      await writeFile(
+        script,
+        `local paths = { ${paths.map(p => JSON.stringify(p)).join(", ")} }
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1], { ["Authorization"] = "Bearer ${TOKEN}" })
+end
+`
+      )
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          "wrk",
+          ["-t1", `-c${CLIENTS}`, `-d${seconds}s`, "--latency", "-s", script, `http://127.0.0.1:${port}`],
+          (error, stdout) => (error ? reject(error) : resolve(stdout))
+        )
+      )
+      const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out)
+      if (bad) throw new Error(`${bad[1]} answers other than 200:\n${out}`)
+      const at = (q: string) => {
+        const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s|m)\\b`).exec(out)
+        if (!m) throw new Error(`no ${q}% line in wrk's output:\n${out}`)
+        return wrkMs(m[1]!, m[2]!)
+      }
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN)
+      return { requests, perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), p50: at("50"), p99: at("99") }
+    },
+    catch: error => new BenchError({ message: `wrk on port ${port}: ${String(error)}` })
+  })
+
+const load = (port: number, mix: Mix, seconds: number) =>
+  LOAD === "wrk" ? loadWrk(port, mix, seconds) : loadNode(port, mix, seconds)
 
 const runSize = (n: number) =>
   Effect.scoped(
@@ -258,7 +306,8 @@ const runSize = (n: number) =>
         ])
       }
       yield* Console.log(
-        `\n### ${grouped(n)} chats (${Math.ceil(n / CHATS_PER_ACCOUNT)} account(s)), ${CLIENTS} keep-alive clients, ` +
+        `\n### ${grouped(n)} chats (${Math.ceil(n / CHATS_PER_ACCOUNT)} account(s)), ${CLIENTS} keep-alive clients ` +
+          `(${LOAD === "wrk" ? "wrk, one thread" : "node:http, in the bench process"}), ` +
           `${SECONDS} s per mix after ${WARMUP_SECONDS} s warm-up; seeded in ${fixed(seedSeconds, 0)} s; ` +
           `load average ${fixed(loadavg()[0]!, 2)} at the end\n`
       )

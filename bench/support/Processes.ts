@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { Data, Deferred, Duration, Effect } from "effect"
@@ -46,6 +46,8 @@ export interface Child {
   readonly stats: () => ProcStats | undefined
   /** Log lines seen so far that contain `text` (one of `watched`). */
   readonly count: (text: string) => number
+  /** The first few of those lines (up to 5 per watched text). */
+  readonly samples: (text: string) => ReadonlyArray<string>
   readonly tail: () => string
   readonly running: () => boolean
   /**
@@ -68,11 +70,23 @@ interface SpawnOptions {
   readonly ready: string
   readonly watched?: ReadonlyArray<string>
   readonly cpuProfDir?: string | undefined
+  /** Run the compiled output (`npm run build`: `dist/…js` by plain node, as the image does) instead of tsx. */
+  readonly compiled?: boolean | undefined
+  /** Node's own arguments before the script (V8 flags that NODE_OPTIONS does not take, e.g. `--heap-growing-percent`). */
+  readonly nodeArgs?: ReadonlyArray<string> | undefined
+}
+
+/** `apps/daemon/src/main.ts` → `apps/daemon/dist/main.js`, which `npm run build` writes. */
+const compiledPath = (script: string) => {
+  const path = join(REPO_ROOT, script.replace("/src/", "/dist/").replace(/\.ts$/, ".js"))
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first`)
+  return path
 }
 
 /**
- * One of the project's entry points as one node process (`node --import tsx <script>`, no npm or tsx wrapper in
- * between), so its pid is its own and /proc shows its own memory. It runs in an empty directory, so a developer's
+ * One of the project's entry points as one node process (`node --import tsx <script>`, or plain node on the
+ * compiled output with `compiled`; no npm or tsx wrapper in between), so its pid is its own and /proc shows its own
+ * memory. It runs in an empty directory, so a developer's
  * `.env` cannot change the settings the bench leaves at their defaults. Stopped with the scope.
  */
 const spawnScript = (
@@ -87,10 +101,10 @@ const spawnScript = (
     const cwd = yield* tempDir(name)
     const graceMs = options.cpuProfDir ? 120_000 : 10_000
     const argv = [
-      "--import",
-      import.meta.resolve("tsx"),
+      ...(options.nodeArgs ?? []),
+      ...(options.compiled ? [] : ["--import", import.meta.resolve("tsx")]),
       ...(options.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(options.cpuProfDir)] : []),
-      join(REPO_ROOT, script),
+      options.compiled ? compiledPath(script) : join(REPO_ROOT, script),
       ...args
     ]
     const child = yield* Effect.acquireRelease(
@@ -106,10 +120,16 @@ const spawnScript = (
     const ready = yield* Deferred.make<{ readonly line: string; readonly at: number }, ChildFailed>()
     const lines: Array<string> = []
     const counts = new Map<string, number>()
+    const firsts = new Map<string, Array<string>>()
     const onLine = (line: string) => {
       lines.push(line)
       if (lines.length > 200) lines.shift()
-      for (const w of options.watched ?? []) if (line.includes(w)) counts.set(w, (counts.get(w) ?? 0) + 1)
+      for (const w of options.watched ?? []) {
+        if (!line.includes(w)) continue
+        counts.set(w, (counts.get(w) ?? 0) + 1)
+        const kept = firsts.get(w) ?? []
+        if (kept.length < 5) firsts.set(w, [...kept, line])
+      }
       if (line.includes(options.ready)) Deferred.unsafeDone(ready, Effect.succeed({ line, at: Date.now() }))
     }
     createInterface({ input: child.stdout! }).on("line", onLine)
@@ -131,6 +151,7 @@ const spawnScript = (
       ),
       stats: () => procStats(child.pid!),
       count: (text: string) => counts.get(text) ?? 0,
+      samples: (text: string) => firsts.get(text) ?? [],
       tail,
       running: () => child.exitCode === null && child.signalCode === null,
       stop: Effect.promise(() => terminate(child, graceMs))
@@ -156,7 +177,10 @@ const daemonScriptEnv = (): Record<string, string> => {
 }
 
 /** The daemon as `npm run daemon` runs it; SIGTERM is its graceful path, which also writes a --cpu-prof profile. */
-export const spawnDaemon = (env: Record<string, string>, options: { readonly cpuProfDir?: string | undefined } = {}) =>
+export const spawnDaemon = (
+  env: Record<string, string>,
+  options: Pick<SpawnOptions, "cpuProfDir" | "compiled" | "nodeArgs"> = {}
+) =>
   Effect.map(
     spawnScript(
       "daemon",
@@ -166,7 +190,7 @@ export const spawnDaemon = (env: Record<string, string>, options: { readonly cpu
       {
         ready: 'message="database migrated"',
         watched: ["sync pass failed", "upstream throttled", "level=ERROR"],
-        cpuProfDir: options.cpuProfDir
+        ...options
       }
     ),
     (child): Daemon => ({

@@ -28,7 +28,7 @@ const areaOf = (url: string, name: string) => {
   if (url === "") return name.startsWith("(") ? name : "(native)"
   const dep = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (dep) return dep[1]!
-  const own = /\/((?:apps|packages)\/[^/]+)\/src\//.exec(url)
+  const own = /\/((?:apps|packages)\/[^/]+)\/(?:src|dist)\//.exec(url)
   if (own) return own[1]!
   return url.startsWith("node:") ? "node internals" : url
 }
@@ -107,7 +107,7 @@ export const summariseProfile = (dir: string, top = 15) =>
       const seen = new Set<string>()
       for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
         const n = byId.get(at)!
-        if (!/\/(apps|packages)\/[^/]+\/src\//.test(n.callFrame.url)) continue
+        if (!/\/(apps|packages)\/[^/]+\/(src|dist)\//.test(n.callFrame.url)) continue
         const key = frameOf(n)
         if (!seen.has(key)) inclusive.set(key, (inclusive.get(key) ?? 0) + dt)
         seen.add(key)
