@@ -8,7 +8,8 @@ import {
   grantTo,
   makePassGate,
   PASS_CLASSES,
-  type PassClass
+  type PassClass,
+  STARVED_AFTER
 } from "../src/Sync/PassGate.js"
 
 type Four = [number, number, number, number]
@@ -43,6 +44,14 @@ describe("grantTo", () => {
     expect(grantTo(counts(16, [0, 0, 8, 8], [0, 0, 4, 9]))).toBeUndefined()
     expect(grantTo(counts(16, [0, 0, 7, 2], [0, 0, 4, 0]))).toBe("state")
     expect(grantTo(counts(16, [8, 0, 0, 0], [9, 0, 0, 0]))).toBe("incremental")
+  })
+  it("serves a class passed over STARVED_AFTER times while it waited with nothing running", () => {
+    const passedOver = (n: number) => ({ incremental: 0, hidden: 0, state: 0, members: n })
+    const c = counts(4, [2, 1, 0, 0], [9, 9, 9, 9])
+    expect(grantTo({ ...c, passedOver: passedOver(STARVED_AFTER - 1) })).toBe("state")
+    expect(grantTo({ ...c, passedOver: passedOver(STARVED_AFTER) })).toBe("members")
+    // One running is progress: the shares decide.
+    expect(grantTo({ ...counts(5, [2, 1, 0, 1], [9, 9, 9, 9]), passedOver: passedOver(99) })).toBe("state")
   })
 })
 
@@ -106,6 +115,29 @@ describe("makePassGate", () => {
     for (const cls of ["incremental", "incremental", "state"] as const) gate.release(cls)
     expect(granted).toEqual(["f1", "f2", "s1", "m1"])
     expect(gate.stats()).toMatchObject({ held: { incremental: 0, state: 0, members: 1 }, waiting: { incremental: 0 } })
+  })
+
+  it("with fewer permits than classes, every class waiting all along still gets turns", () => {
+    for (const permits of [1, 2, 3, 4, 6]) {
+      const gate = makePassGate(permits)
+      const served = new Map<PassClass, number>()
+      const running: Array<PassClass> = []
+      // Every class always has a pass waiting; each granted pass runs until the next round releases it.
+      const ask = (cls: PassClass) =>
+        gate.request(cls, () => {
+          served.set(cls, (served.get(cls) ?? 0) + 1)
+          running.push(cls)
+        })
+      for (const cls of PASS_CLASSES) for (let i = 0; i < 3; i++) ask(cls)
+      for (let round = 0; round < 200; round++) {
+        const done = running.shift()!
+        ask(done)
+        gate.release(done)
+      }
+      for (const cls of PASS_CLASSES) expect(served.get(cls) ?? 0, `${cls} with ${permits} permits`).toBeGreaterThan(5)
+      // Precedence still holds: incremental polls get the most turns.
+      expect(served.get("incremental")).toBeGreaterThanOrEqual(Math.max(...PASS_CLASSES.map(c => served.get(c) ?? 0)))
+    }
   })
 
   it.effect("a pass gives its turn up while the budget makes it wait, and takes it back after", () =>

@@ -22,6 +22,8 @@ export interface GateCounts {
   readonly permits: number
   readonly held: Readonly<Record<PassClass, number>>
   readonly waiting: Readonly<Record<PassClass, number>>
+  /** Permits granted to other classes in a row while this one waited with none running (absent: none). */
+  readonly passedOver?: Readonly<Record<PassClass, number>>
 }
 
 /** Every class after the first holds at most half the permits at once. */
@@ -34,11 +36,23 @@ const SHARES: Readonly<Record<PassClass, number>> = { incremental: 1 / 2, hidden
 export const classShare = (permits: number, cls: PassClass): number => Math.max(1, Math.floor(permits * SHARES[cls]))
 
 /**
- * Which class a free permit goes to, if any: the foremost waiting class below its share (every class progresses, the
- * backstops cannot crowd out freshness); else the foremost waiting class, those after the first only below `classCap`.
+ * A class waiting with nothing running is served once this many permits in a row went to others. With 8 or more
+ * permits every waiting class holds its share, so this never applies; with fewer, the shares add up to more than the
+ * permits and the foremost classes would otherwise keep every permit while they have passes waiting.
+ */
+export const STARVED_AFTER = 8
+
+/**
+ * Which class a free permit goes to, if any: a class starved (waiting with none running, passed over STARVED_AFTER
+ * times); else the foremost waiting class below its share (every class progresses, the backstops cannot crowd out
+ * freshness); else the foremost waiting class, those after the first only below `classCap`.
  */
 export const grantTo = (c: GateCounts): PassClass | undefined => {
   if (PASS_CLASSES.reduce((sum, cls) => sum + c.held[cls], 0) >= c.permits) return undefined
+  const starved = PASS_CLASSES.find(
+    cls => c.waiting[cls] > 0 && c.held[cls] === 0 && (c.passedOver?.[cls] ?? 0) >= STARVED_AFTER
+  )
+  if (starved !== undefined) return starved
   const short = PASS_CLASSES.find(cls => c.waiting[cls] > 0 && c.held[cls] < classShare(c.permits, cls))
   if (short !== undefined) return short
   return PASS_CLASSES.find((cls, i) => c.waiting[cls] > 0 && (i === 0 || c.held[cls] < classCap(c.permits)))
@@ -74,11 +88,15 @@ const perClass = <A>(f: (cls: PassClass) => A): Record<PassClass, A> =>
 export const makePassGate = (permits: number) => {
   const held = perClass(() => 0)
   const queues = perClass(() => new Set<Waiter>())
-  const counts = (): GateCounts => ({ permits, held, waiting: perClass(cls => queues[cls].size) })
+  const passedOver = perClass(() => 0)
+  const counts = (): GateCounts => ({ permits, held, waiting: perClass(cls => queues[cls].size), passedOver })
   const dispatch = () => {
     for (let cls = grantTo(counts()); cls !== undefined; cls = grantTo(counts())) {
       const next = queues[cls].values().next().value!
       queues[cls].delete(next)
+      for (const other of PASS_CLASSES) {
+        passedOver[other] = other !== cls && queues[other].size > 0 && held[other] === 0 ? passedOver[other] + 1 : 0
+      }
       held[cls]++
       next.granted = true
       next.resume()
