@@ -12,7 +12,7 @@ import {
   type PageWrite,
   preparePage,
   quietPage,
-  splitPage,
+  touchesAny,
   withoutRepeats
 } from "./PageWrite.js"
 
@@ -69,7 +69,7 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
             if (unchanged !== undefined) return unchanged
             const tx = yield* transaction
             const result = yield* database.use(async () => {
-              const result = await commitPage(tx.conn, await preparePage(tx.conn, page), undefined, { commit: true })
+              const result = await commitPage(tx.conn, await preparePage(tx.conn, page), { commit: true })
               tx.committed = true
               return result
             })
@@ -93,10 +93,11 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
     /**
      * Writes pages in the order given, each in its own transaction like `apply`. A page is locked and diffed while
      * the previous one commits, and commits only once that one has: the cursor never passes a page that did not
-     * commit, and if a commit fails the page prepared behind it rolls back. The chats both pages hold (a walk's
-     * overlapping boundary second) are locked and diffed only after that commit, against what it wrote (or left out
-     * when observed exactly as that page applied them); the rest does not wait for it. `flush` waits for the last
-     * commit.
+     * commit, and if a commit fails the page prepared behind it rolls back. A page that shares chats with the one
+     * committing (a walk's overlapping boundary second; left out when observed exactly as that page applied them) is
+     * locked and diffed only after that commit, against what it wrote, all its chats in one statement: every writer
+     * takes its chat locks in one statement, in one order, so none can deadlock with another. `flush` waits for the
+     * last commit.
      */
     const inOrder = Effect.sync(() => {
       let committing: Fiber.RuntimeFiber<PageResult, DbError> | undefined
@@ -114,21 +115,26 @@ export class MirrorWriter extends Effect.Service<MirrorWriter>()("@cliq-mirror/d
             }
           }
           const scope = yield* Scope.make()
-          const [now, later] = committing ? splitPage(withoutRepeats(page, applied), busy) : [page, undefined]
+          const fresh = committing ? withoutRepeats(page, applied) : page
+          // Chats the previous page holds, observed otherwise than it applied them: this page waits for that commit
+          // and then locks all its chats in one statement. Taking the others first and these after, in a second
+          // statement, would break the one order every writer takes chat locks in, and deadlocked with command
+          // settlements of the same chats (seen in the bulk bench).
+          const waitsFirst = committing !== undefined && touchesAny(fresh, busy)
           const commit = Effect.gen(function* () {
             yield* Scope.extend(
               Effect.acquireRelease(writers.take, () => writers.release),
               scope
             )
             const tx = yield* Scope.extend(transaction, scope)
-            const prepared = yield* database.use(() => preparePage(tx.conn, now))
             // Commits in page order. Locks are too: `write` returns only once its page holds its locks, so a page
             // never waits for a lock of the page after it, which waits (here, unseen by PostgreSQL) for its commit.
-            if (committing) yield* Fiber.join(committing)
-            const after = later ? yield* database.use(() => preparePage(tx.conn, later)) : undefined
+            if (committing && waitsFirst) yield* Fiber.join(committing)
+            const prepared = yield* database.use(() => preparePage(tx.conn, fresh))
+            if (committing && !waitsFirst) yield* Fiber.join(committing)
             return database
               .use(async () => {
-                const result = await commitPage(tx.conn, prepared, after, { commit: true })
+                const result = await commitPage(tx.conn, prepared, { commit: true })
                 tx.committed = true
                 return result
               })

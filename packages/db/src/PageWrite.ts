@@ -93,16 +93,9 @@ export const chatIdsOf = (page: PageWrite): Set<string> =>
     ...(page.derive ?? []).map(d => d.chatId)
   ])
 
-/**
- * Splits a page by chat: the part that touches none of `busy` (chats a transaction in flight holds) and, if any, the
- * part that does, to be prepared once that transaction has committed. Each chat stays whole in one part, in its
- * order; the cursor, the chat-less events and the count of repeats left out stay with the first part.
- */
-export const splitPage = (page: PageWrite, busy: ReadonlySet<string>): readonly [PageWrite, PageWrite | undefined] => {
-  const held = (id: string | null) => id !== null && busy.has(id)
-  if (![...chatIdsOf(page)].some(held)) return [page, undefined]
-  return [{ ...partOf(page, id => !held(id)), ...pageWide(page) }, partOf(page, held)]
-}
+/** True when the page touches one of `busy` (chats a transaction in flight holds). */
+export const touchesAny = (page: PageWrite, busy: ReadonlySet<string>): boolean =>
+  [...chatIdsOf(page)].some(id => busy.has(id))
 
 /** The part of a page about the chats `keep` accepts (rejected items without a chat id: `keep(null)`). */
 const partOf = (page: PageWrite, keep: (id: string | null) => boolean): PageWrite => ({
@@ -294,9 +287,9 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
 }
 
 /**
- * The rest of the page's transaction: the cursor, the parts' data (`stagePartSql`), then the events (taking the
- * append lock, so seq order is commit order) and the rows, one short statement per prepared part (`after`: the part
- * `splitPage` held back). The statements are sent in that order and answered in order. Call last. With `commit`,
+ * The rest of the page's transaction: the cursor, the page's data (`stagePartSql`), then the events (taking the
+ * append lock, so seq order is commit order) and the rows, in one short statement. The statements are sent in that
+ * order and answered in order. Call last. With `commit`,
  * COMMIT goes out right behind the appends, in the same write: the append lock is then held only while the server runs
  * them and the commit, never while this process gets round to answering (a busy event loop would otherwise stretch
  * every page's hold, and every append of the database would queue behind it). A failed statement aborts the
@@ -305,21 +298,17 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
 export const commitPage = async (
   tx: TxSql,
   page: PreparedPage,
-  after?: PreparedPage,
   options: { readonly commit?: boolean } = {}
 ): Promise<PageResult> => {
-  const parts = (after ? [page, after] : [page]).filter(p => p.events > 0 || p.changed > 0)
-  const observed = page.observed + (after?.observed ?? 0)
-  const events = page.events + (after?.events ?? 0)
-  const ahead: Array<PromiseLike<unknown>> = [...page.sideWrites, ...(after?.sideWrites ?? [])]
-  if (page.cursor) ahead.push(writeCursor(tx, page.accountId, page.cursor, observed, events))
-  for (const [i, part] of parts.entries())
-    ahead.push(stagePartSql(tx, i, part.eventsJson, part.chatsJson, part.chatEvents))
-  const written = parts.map((_, i) => appendStagedSql(tx, i))
+  const ahead: Array<PromiseLike<unknown>> = [...page.sideWrites]
+  if (page.cursor) ahead.push(writeCursor(tx, page.accountId, page.cursor, page.observed, page.events))
+  const appends = page.events > 0 || page.changed > 0
+  if (appends) ahead.push(stagePartSql(tx, 0, page.eventsJson, page.chatsJson, page.chatEvents))
+  const written = appends ? [appendStagedSql(tx, 0)] : []
   const committed = options.commit ? [tx`commit`.execute()] : []
   const [, results] = await Promise.all([Promise.all(ahead), Promise.all(written), Promise.all(committed)])
   const appended = results.reduce((sum, r) => sum + r.appended, 0)
-  return { eventsAppended: appended, chatsChanged: page.changed + (after?.changed ?? 0), chatsObserved: observed }
+  return { eventsAppended: appended, chatsChanged: page.changed, chatsObserved: page.observed }
 }
 
 export const writePage = async (tx: TxSql, page: PageWrite): Promise<PageResult> =>

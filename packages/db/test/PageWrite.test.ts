@@ -1,5 +1,5 @@
 import { ChatDto, observedFields } from "@cliq-mirror/core"
-import { latestById, splitPage, withoutRepeats } from "@cliq-mirror/db"
+import { latestById, touchesAny, withoutRepeats } from "@cliq-mirror/db"
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 
@@ -29,34 +29,16 @@ describe("PageWrite", () => {
     assert.strictEqual(withoutRepeats(unrelated, applied), unrelated)
   })
 
-  it("splitPage keeps each chat whole in one part, the cursor and the count of repeats in the first", () => {
+  it("touchesAny: a page touches a chat in flight through any of its parts", () => {
     const page = {
       accountId: "acc",
-      observed: [observation("a"), observation("s")],
-      flags: [{ flag: "muted" as const, value: true, chatIds: ["a", "s"] }],
-      gone: ["s"],
-      cursor: { stream: "incremental", highWaterMs: 1 },
-      repeated: 3
+      observed: [observation("a")],
+      flags: [{ flag: "muted" as const, value: true, chatIds: ["f"] }],
+      gone: ["g"],
+      cursor: { stream: "incremental", highWaterMs: 1 }
     }
-    const [now, later] = splitPage(page, new Set(["s"]))
-    assert.deepStrictEqual(
-      now.observed?.map(o => o.chat.chatId),
-      ["a"]
-    )
-    assert.deepStrictEqual(now.flags, [{ flag: "muted", value: true, chatIds: ["a"] }])
-    assert.deepStrictEqual(now.gone, [])
-    assert.deepStrictEqual(now.cursor, page.cursor)
-    assert.strictEqual(now.repeated, 3)
-    assert.deepStrictEqual(
-      later?.observed?.map(o => o.chat.chatId),
-      ["s"]
-    )
-    assert.deepStrictEqual(later?.flags, [{ flag: "muted", value: true, chatIds: ["s"] }])
-    assert.deepStrictEqual(later?.gone, ["s"])
-    assert.strictEqual(later?.cursor, undefined)
-    assert.strictEqual(later?.repeated, undefined)
-    const [whole, none] = splitPage(page, new Set(["z"]))
-    assert.strictEqual(whole, page)
-    assert.strictEqual(none, undefined)
+    for (const id of ["a", "f", "g"]) assert.isTrue(touchesAny(page, new Set([id, "z"])), id)
+    assert.isFalse(touchesAny(page, new Set(["z"])))
+    assert.isFalse(touchesAny(page, new Set()))
   })
 })
