@@ -3,13 +3,24 @@ import { Duration, Effect, Fiber, Option } from "effect"
 import { Accounts } from "../../apps/daemon/src/Accounts.js"
 import { incrementalPass } from "../../apps/daemon/src/Sync/Incremental.js"
 import { HIDDEN, hiddenPass, statePass } from "../../apps/daemon/src/Sync/StateFlags.js"
-import { streamLoop } from "../../apps/daemon/src/Sync/StreamLoop.js"
+import { type LoopSettings, streamStep } from "../../apps/daemon/src/Sync/StreamLoop.js"
 import { Upstream } from "../../apps/daemon/src/Upstream.js"
 import type { FaultSpec } from "../../apps/simulator/src/index.js"
 import { Simulator, sql, syncHarness } from "./harness.js"
 import { expectedRow, MIRROR_ROW_SQL, normalise, visibleTruth } from "./truth.js"
 
 const OVERLAP = 2000
+
+/** One stream run forever in this fiber, as the daemon's scheduler runs it: its step, then the pause it answers. */
+const streamLoop = <A, R>(
+  account: Parameters<typeof streamStep>[0],
+  stream: string,
+  pass: Effect.Effect<A, unknown, R>,
+  settings: LoopSettings<A>
+) =>
+  Effect.flatMap(streamStep(account, stream, pass, settings), step =>
+    Effect.forever(Effect.flatMap(step, pause => Effect.sleep(pause)))
+  )
 
 const mirrorMatchesTruth = Effect.gen(function* () {
   const sim = yield* Simulator

@@ -77,14 +77,3 @@ export const streamStep = <A, R>(
       return Duration.millis(failureDelayMs(failures, baseMs, capMs, jitter))
     }).pipe(Effect.annotateLogs({ account: account.id, stream }))
   })
-
-/** A stream run forever in this fiber: `streamStep`, then its pause, again (the scheduler does this for the daemon). */
-export const streamLoop = <A, R>(
-  account: Account,
-  stream: string,
-  pass: Effect.Effect<A, unknown, R>,
-  settings: LoopSettings<A>
-) =>
-  Effect.flatMap(streamStep(account, stream, pass, settings), step =>
-    Effect.forever(Effect.flatMap(step, pause => Effect.sleep(pause)))
-  )
