@@ -82,4 +82,46 @@ layer(Repo, { timeout: "2 minutes" })("coalesced mark_as_read claims", it => {
       assert.deepStrictEqual(yield* repo.claimReadBatch("default", ids[0]!, Limits.bulkChatsMax, LEASE_MS), [])
     })
   )
+
+  // The bulk bench's drain made 101 calls for 10,000 chats: a job refused a slot parked the command it had read as
+  // waiting for the rate limit, though another call had claimed it during the slot wait; the command was claimed and
+  // sent again.
+  it.effect("a job refused a slot leaves its command to the call that claimed it meanwhile", () =>
+    Effect.gen(function* () {
+      const repo = yield* CommandsRepo
+      const accepted = yield* repo.intake(
+        Array.from({ length: 150 }, (_, i) =>
+          command({ type: "mark_as_read", chat_id: `slot-${i}`, last_message_id: `m-${i}` })
+        ),
+        "default"
+      )
+      const ids = accepted.map(a => a.command.id)
+      const read = yield* repo.load(ids[5]!)
+      assert.strictEqual(read?.status, "queued")
+      const first = yield* repo.claimReadBatch("default", ids[0]!, Limits.bulkChatsMax, LEASE_MS)
+      assert.include(
+        first.map(c => c.id),
+        ids[5]!
+      )
+      const parking = { status: "waiting_rate_limit", eta: new Date(Date.now() + 5_000), error: null } as const
+      // The refused job holds no claim on what it read: the park leaves the running command alone.
+      yield* repo.park([ids[5]!], { ...parking, from: "waiting" })
+      assert.strictEqual((yield* repo.load(ids[5]!))?.status, "running")
+      const second = yield* repo.claimReadBatch("default", ids[120]!, Limits.bulkChatsMax, LEASE_MS)
+      assert.strictEqual(second.length, 50)
+      assert.notInclude(
+        second.map(c => c.id),
+        ids[5]!
+      )
+      // The attempt that claimed them parks them (a throttle answer): running commands go back to wait.
+      yield* repo.park(
+        first.map(c => c.id),
+        { ...parking, from: "running" }
+      )
+      assert.strictEqual((yield* repo.load(ids[5]!))?.status, "waiting_rate_limit")
+      // And a park of claimed commands leaves one that is no longer running (waiting, or settled) as it is.
+      yield* repo.park([ids[5]!], { from: "running", status: "queued", eta: null, error: null })
+      assert.strictEqual((yield* repo.load(ids[5]!))?.status, "waiting_rate_limit")
+    })
+  )
 })

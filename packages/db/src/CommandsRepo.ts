@@ -32,8 +32,16 @@ export interface Settlement {
   readonly observed?: ReadonlyArray<ObservedChat>
 }
 
+/**
+ * Which commands a park may change: `running`, those the parking attempt claimed; `waiting`, those it read but holds
+ * no claim on. A waiting command that another attempt claimed since it was read is running in that attempt's call:
+ * parking it would put it back to be claimed and sent a second time (docs/commands.md, "Decisions").
+ */
+export type Held = "running" | "waiting"
+
 /** How a command waits: its status, when it is due, and what the last attempt left behind. */
 export interface Parking {
+  readonly from: Held
   readonly status: "queued" | "waiting_rate_limit" | "waiting_reauth"
   readonly eta: Date | null
   /** Null keeps the last error. */
@@ -359,7 +367,12 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
                   ...(parking.needsCheck === undefined ? {} : { needsCheck: parking.needsCheck }),
                   ...(parking.refundAttempt ? { attempts: sql`greatest(0, ${commands.attempts} - 1)` } : {})
                 })
-                .where(and(inArray(commands.id, [...ids]), unfinished))
+                .where(
+                  and(
+                    inArray(commands.id, [...ids]),
+                    parking.from === "running" ? eq(commands.status, "running") : inArray(commands.status, WAITING)
+                  )
+                )
             )
             .pipe(Effect.asVoid)
 

@@ -1,5 +1,5 @@
 import { type Account, commandChatIds, type Step } from "@cliq-mirror/core"
-import { type CommandRecord, CommandsRepo, type Settlement } from "@cliq-mirror/db"
+import { type CommandRecord, CommandsRepo, type Held, type Settlement } from "@cliq-mirror/db"
 import { Clock, Effect } from "effect"
 import { recordFinished } from "../Metrics.js"
 import { CommandQueue } from "./CommandQueue.js"
@@ -37,8 +37,18 @@ export const settle = (account: Account, settlement: Settlement, ownId?: string)
     return DONE
   })
 
-/** Does what a waiting or failing step names for the commands of one attempt (`batch`), as stored rows. */
-export const applyStep = (accountId: string, batch: ReadonlyArray<CommandRecord>, step: Step, ownId?: string) =>
+/**
+ * Does what a waiting or failing step names for the commands of one attempt (`batch`), as stored rows. `from` says
+ * whether the attempt claimed them (`running`) or only read them (`waiting`: one claimed since by another call is left
+ * to that call).
+ */
+export const applyStep = (
+  accountId: string,
+  batch: ReadonlyArray<CommandRecord>,
+  step: Step,
+  from: Held,
+  ownId?: string
+) =>
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
     const ids = batch.map(c => c.id)
@@ -58,6 +68,7 @@ export const applyStep = (accountId: string, batch: ReadonlyArray<CommandRecord>
       case "Delay":
         if (step.mark !== null) {
           yield* repo.park(ids, {
+            from,
             status: step.mark,
             eta: new Date(step.until),
             error: step.error,
@@ -68,6 +79,7 @@ export const applyStep = (accountId: string, batch: ReadonlyArray<CommandRecord>
         return delayUntil(step.until)
       case "WaitForCredentials":
         yield* repo.park(ids, {
+          from,
           status: "waiting_reauth",
           eta: new Date(step.until),
           error: step.error,

@@ -17,7 +17,7 @@ import {
   Limits,
   onRefused
 } from "@cliq-mirror/core"
-import { type CommandRecord, CommandsQuery, CommandsRepo } from "@cliq-mirror/db"
+import { type CommandRecord, CommandsQuery, CommandsRepo, type Held } from "@cliq-mirror/db"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import { Upstream } from "../Upstream.js"
 import { applyStep, delayUntil, settle } from "./Apply.js"
@@ -37,8 +37,11 @@ export const factsOf = (c: CommandRecord): CommandFacts => ({
   needsCheck: c.needsCheck
 })
 
-/** The budget refused a slot: the command waits for its turn among the waiting commands of that bucket. */
-const refused = (command: CommandRecord, denied: Denied, error: ErrorInfo | null = null) =>
+/**
+ * The budget refused a slot: the command waits for its turn among the waiting commands of that bucket. `from`: whether
+ * this attempt claimed it; one it did not claim may have been carried off by another call during the slot wait.
+ */
+const refused = (command: CommandRecord, denied: Denied, from: Held, error: ErrorInfo | null = null) =>
   Effect.gen(function* () {
     const upstream = yield* Upstream
     const query = yield* CommandsQuery
@@ -59,7 +62,7 @@ const refused = (command: CommandRecord, denied: Denied, error: ErrorInfo | null
       now,
       error
     )
-    return yield* applyStep(command.accountId, [command], step, command.id)
+    return yield* applyStep(command.accountId, [command], step, from, command.id)
   })
 
 /** When the bucket's lock ends after a throttle answer, on the local clock (null when the budget cannot say). */
@@ -110,7 +113,7 @@ const sendAndDecide = (
       now,
       yield* next(mine.attempts, timing)
     )
-    return yield* applyStep(account.id, batch, step, mine.id)
+    return yield* applyStep(account.id, batch, step, "running", mine.id)
   })
 
 const slotFor = (account: Account, command: CommandRecord, timing: CommandTiming) =>
@@ -132,7 +135,9 @@ const checkThenSend = (account: Account, mine: CommandRecord, timing: CommandTim
     if (Either.isRight(verified)) check = Option.isSome(verified.right) ? { _tag: "Present" } : { _tag: "Absent" }
     else {
       const error = verified.left
-      if (error._tag === "ReadRefused") return yield* refused({ ...mine, needsCheck: true }, error.denied, pending)
+      if (error._tag === "ReadRefused") {
+        return yield* refused({ ...mine, needsCheck: true }, error.denied, "running", pending)
+      }
       const lockedUntil =
         error._tag === "CliqThrottled" ? yield* lockEnd(upstream.target(account, error.operation), now) : null
       check = { _tag: "Unanswered", error, lockedUntil }
@@ -141,10 +146,10 @@ const checkThenSend = (account: Account, mine: CommandRecord, timing: CommandTim
     if (step._tag === "Settle" && Either.isRight(verified) && Option.isSome(verified.right)) {
       return yield* settle(account, verified.right.value, mine.id)
     }
-    if (step._tag !== "Send") return yield* applyStep(account.id, [mine], step, mine.id)
+    if (step._tag !== "Send") return yield* applyStep(account.id, [mine], step, "running", mine.id)
     const checked = { ...mine, needsCheck: false }
     const decision = yield* slotFor(account, checked, timing)
-    if (decision._tag === "Denied") return yield* refused(checked, decision)
+    if (decision._tag === "Denied") return yield* refused(checked, decision, "running")
     return yield* sendAndDecide(account, checked, [checked], decision, timing)
   })
 
@@ -181,7 +186,8 @@ export const attempt = (
     if (!claim.reclaim && mine.type === "mark_as_read") {
       // The slot first, then plan and claim in one turn: the call carries a full batch of what waits at that moment.
       const decision = yield* slotFor(account, mine, timing)
-      if (decision._tag === "Denied") return yield* refused(mine, decision)
+      // Not claimed yet: while this job waited for the slot, another call may have claimed the command.
+      if (decision._tag === "Denied") return yield* refused(mine, decision, "waiting")
       const batch = yield* repo.claimReadBatch(mine.accountId, mine.id, Limits.bulkChatsMax, timing.leaseMs)
       const own = batch.find(c => c.id === command.id)
       const carrier = own ?? batch[0]
@@ -208,7 +214,7 @@ export const attempt = (
       const putBack = repo
         .park(
           batch.map(c => c.id),
-          { status: "queued", eta: null, error: null }
+          { from: "running", status: "queued", eta: null, error: null }
         )
         .pipe(
           Effect.zipRight(readd(0)),
@@ -233,7 +239,7 @@ export const attempt = (
     }
     const planned = claim.reclaim ? [mine] : yield* planBatch(mine)
     const decision = yield* slotFor(account, mine, timing)
-    if (decision._tag === "Denied") return yield* refused(mine, decision)
+    if (decision._tag === "Denied") return yield* refused(mine, decision, claim.reclaim ? "running" : "waiting")
     const claimed = claim.reclaim
       ? [mine]
       : yield* repo.claim(
@@ -246,7 +252,7 @@ export const attempt = (
       yield* Effect.ignore(upstream.budget.refund(decision))
       yield* repo.park(
         claimed.map(c => c.id),
-        { status: "queued", eta: null, error: null, refundAttempt: true }
+        { from: "running", status: "queued", eta: null, error: null, refundAttempt: true }
       )
       // This job's command is in another attempt's call, which may yet park it unfinished: the job stays until then.
       return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)

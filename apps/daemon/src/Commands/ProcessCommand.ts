@@ -52,7 +52,8 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
   )
   if (step._tag === "Claim" && account !== undefined) return yield* attempt(account, command, step, timing)
   if (step._tag === "Delay" && step.mark === null) return delayUntil(step.until)
-  return yield* applyStep(command.accountId, [command], step, command.id)
+  // Read, not claimed: a command another job's call has claimed since is that call's to settle or park.
+  return yield* applyStep(command.accountId, [command], step, "waiting", command.id)
 })
 
 export const retryShortly = (): Effect.Effect<JobResult> =>
