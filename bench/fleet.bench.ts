@@ -10,7 +10,7 @@ import { Console, Effect } from "effect"
 import type postgres from "postgres"
 import type { RunningSimulator } from "../apps/simulator/src/index.js"
 import { spawnDaemon } from "./support/Processes.js"
-import { summariseProfile } from "./support/Profile.js"
+import { monotonicMicros, summariseProfile } from "./support/Profile.js"
 import { pool, scratchDatabase, scratchRedisPrefix } from "./support/Scratch.js"
 import { fixed, grouped, mib, percentile, table } from "./support/Stats.js"
 import { simulator, tempDir } from "./support/Upstream.js"
@@ -183,6 +183,7 @@ const main = Effect.gen(function* () {
   const pending = new Map<string, { readonly at: number; readonly messageId: string }>()
   const delays: Array<number> = []
   const changeStart = Date.now()
+  const changeStartUs = monotonicMicros()
   let made = 0
   while (made < CHANGES || pending.size > 0) {
     sample()
@@ -212,6 +213,7 @@ const main = Effect.gen(function* () {
     yield* Effect.sleep("100 millis")
   }
   const unmirrored = pending.size
+  const changeWindow = { fromUs: changeStartUs, toUs: monotonicMicros() }
   // What each change not mirrored looks like on both sides, to tell a slow account from a lost change.
   for (const [key, change] of pending) {
     const [account, chatId] = key.split("/") as [string, string]
@@ -291,7 +293,12 @@ const main = Effect.gen(function* () {
       ["simulator violations", String(violations)]
     ])
   )
-  if (PROFILE !== undefined) yield* Console.log(`\nThe daemon's CPU profile:\n${yield* summariseProfile(PROFILE, 25)}`)
+  if (PROFILE !== undefined) {
+    yield* Console.log(`\nThe daemon's CPU profile, whole run:\n${yield* summariseProfile(PROFILE, 25)}`)
+    yield* Console.log(
+      `\nThe daemon's CPU profile while the changes were made and mirrored:\n${yield* summariseProfile(PROFILE, 40, changeWindow)}`
+    )
+  }
   if (violations > 0) return yield* Effect.die(new Error(`${violations} violations`))
   if (failures > 0) {
     yield* Console.log(`(${failures} failed sync passes logged, retried; the first:)`)

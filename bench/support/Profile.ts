@@ -18,6 +18,8 @@ interface ProfileNode {
 }
 
 interface CpuProfile {
+  /** Microseconds on the monotonic clock (CLOCK_MONOTONIC, as `process.hrtime`), where the first sample's delta starts. */
+  readonly startTime: number
   readonly nodes: ReadonlyArray<ProfileNode>
   readonly samples: ReadonlyArray<number>
   readonly timeDeltas: ReadonlyArray<number>
@@ -77,12 +79,21 @@ const framer = (sources: Map<string, Source>) => (n: ProfileNode) => {
   return `${short}:${entry.originalLine + 1} \`${text}\`${source.edited ? " (edited since)" : ""}`
 }
 
+/** A stretch of a run on the monotonic clock, in microseconds: `monotonicMicros()` at its start and at its end. */
+export interface ProfileWindow {
+  readonly fromUs: number
+  readonly toUs: number
+}
+
+/** Now on the clock V8's profiles use (any process of the machine reads the same one). */
+export const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n)
+
 /**
  * Self time by area and by function, and inclusive time of project functions, from the newest main-thread profile in
- * `dir`.
+ * `dir`; with `window`, of the samples taken within it only.
  * Samples of "(idle)" are time the process waited (for PostgreSQL, the simulator or a timer).
  */
-export const summariseProfile = (dir: string, top = 15) =>
+export const summariseProfile = (dir: string, top = 15, window?: ProfileWindow) =>
   Effect.promise(async () => {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread (tsx's loader has its own).
     const files = (await readdir(dir)).filter(f => /\.0\.\d+\.cpuprofile$/.test(f)).sort()
@@ -97,7 +108,10 @@ export const summariseProfile = (dir: string, top = 15) =>
     const area = new Map<string, number>()
     const inclusive = new Map<string, number>()
     let total = 0
+    let at = profile.startTime
     profile.samples.forEach((id, i) => {
+      at += profile.timeDeltas[i] ?? 0
+      if (window !== undefined && (at < window.fromUs || at > window.toUs)) return
       const dt = (profile.timeDeltas[i] ?? 0) / 1000
       const node = byId.get(id)!
       total += dt
@@ -105,8 +119,8 @@ export const summariseProfile = (dir: string, top = 15) =>
       const a = areaOf(node.callFrame.url, node.callFrame.functionName)
       area.set(a, (area.get(a) ?? 0) + dt)
       const seen = new Set<string>()
-      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-        const n = byId.get(at)!
+      for (let up: number | undefined = id; up !== undefined; up = parent.get(up)) {
+        const n = byId.get(up)!
         if (!/\/(apps|packages)\/[^/]+\/(src|dist)\//.test(n.callFrame.url)) continue
         const key = frameOf(n)
         if (!seen.has(key)) inclusive.set(key, (inclusive.get(key) ?? 0) + dt)
@@ -119,7 +133,10 @@ export const summariseProfile = (dir: string, top = 15) =>
         .slice(0, top)
         .map(([k, ms]) => [k, fixed(ms, 0), `${fixed((100 * ms) / total)}%`])
     return [
-      `CPU profile ${join(dir, file)}: ${fixed(total / 1000, 2)} s sampled`,
+      `CPU profile ${join(dir, file)}: ${fixed(total / 1000, 2)} s sampled` +
+        (window === undefined
+          ? ""
+          : ` from ${fixed((window.fromUs - profile.startTime) / 1e6, 1)} s to ${fixed((window.toUs - profile.startTime) / 1e6, 1)} s of the run`),
       "",
       table(["self time by area", "ms", "share"], "lrr", rows(area)),
       "",
