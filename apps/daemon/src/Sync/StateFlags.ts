@@ -26,6 +26,8 @@ interface Progress {
   /** What this flag's listings showed, not written yet: written with the flag's settlement (or once it grows large). */
   observed: Array<ObservedChat>
   rejected: Array<RejectedChat>
+  /** The event log's head before the flag's first listing call: flags written after it are newer than the listings. */
+  since: number | undefined
 }
 
 const startProgress = (): Progress => ({
@@ -34,7 +36,8 @@ const startProgress = (): Progress => ({
   walk: startWalk(0),
   present: new Set(),
   observed: [],
-  rejected: []
+  rejected: [],
+  since: undefined
 })
 
 /** Observations held back for one write with the flag's settlement, at most this many (a large account's listings). */
@@ -70,8 +73,27 @@ const listingPage = Effect.fn("StateFlags.listingPage")(function* (
 })
 
 /**
- * Chats present in a flag's complete listings get the flag; mirrored chats absent from them lose it. Written in one
- * page with what the listings showed of the chats themselves (a quiet page, no transaction, when nothing changed).
+ * What a flag's complete listings settle: chats present get the flag, mirrored chats absent lose it — except chats
+ * whose flag another writer (a command's settlement, the hidden pass) changed after the listings began: that write is
+ * newer than what the listings saw, and the next settlement looks at them again.
+ */
+export const flagSettlement = (
+  flag: ChatFlag,
+  present: ReadonlySet<string>,
+  flagged: ReadonlyArray<string>,
+  changed: ReadonlyArray<string>
+): Array<{ flag: ChatFlag; value: boolean; chatIds: Array<string> }> => {
+  const newer = new Set(changed)
+  return [
+    { flag, value: true, chatIds: [...present].filter(id => !newer.has(id)) },
+    { flag, value: false, chatIds: flagged.filter(id => !present.has(id) && !newer.has(id)) }
+  ]
+}
+
+/**
+ * Settles a flag from its complete listings (`flagSettlement`), written in one page with what the listings showed of
+ * the chats themselves (a quiet page, no transaction, when nothing changed). The log's head read with the flagged
+ * chats starts the next flag's window.
  */
 const settleFlag = Effect.fn("StateFlags.settleFlag")(function* (
   account: Account,
@@ -81,19 +103,17 @@ const settleFlag = Effect.fn("StateFlags.settleFlag")(function* (
 ) {
   const writer = yield* MirrorWriter
   const queries = yield* MirrorQueries
-  const flagged = yield* queries.flaggedIds(account.id, flag)
+  const state = yield* queries.flagState(account.id, flag, at.since ?? 0)
   yield* writer.apply({
     accountId: account.id,
     observed: at.observed,
     rejected: at.rejected,
-    flags: [
-      { flag, value: true, chatIds: [...at.present] },
-      { flag, value: false, chatIds: flagged.filter(id => !at.present.has(id)) }
-    ],
+    flags: flagSettlement(flag, at.present, state.flagged, state.changed),
     cursor: last
       ? { stream: STATE, cursor: {}, status: "idle", success: true }
       : { stream: STATE, cursor: { settled: flag }, status: "listing" }
   })
+  return state.head
 })
 
 /**
@@ -103,23 +123,27 @@ const settleFlag = Effect.fn("StateFlags.settleFlag")(function* (
  */
 export const statePass = (account: Account) => {
   let progress: Progress | undefined
+  // The log's head read with the last settlement: where the next flag's window starts (an older start only widens it).
+  let head: number | undefined
   return Effect.gen(function* () {
     progress ??= startProgress()
     const at = progress
     while (at.flag < LISTED_FLAGS.length) {
       const flag = LISTED_FLAGS[at.flag]!
       const listings = listingsOf(flag)
+      at.since ??= head ?? (yield* (yield* MirrorQueries).eventHead)
       while (at.listing < listings.length) {
         while (!isDone(at.walk)) at.walk = yield* listingPage(account, listings[at.listing]!, at)
         at.listing++
         at.walk = startWalk(0)
       }
-      yield* settleFlag(account, flag, at, at.flag === LISTED_FLAGS.length - 1)
+      head = yield* settleFlag(account, flag, at, at.flag === LISTED_FLAGS.length - 1)
       at.flag++
       at.listing = 0
       at.present = new Set()
       at.observed = []
       at.rejected = []
+      at.since = undefined
     }
     progress = undefined
   }).pipe(Effect.withSpan("StateFlags.statePass"))

@@ -118,6 +118,11 @@ const FLAG_EVENTS = {
   ]
 } as const satisfies Record<ChatFlag, readonly [ChatEvent, ChatEvent]>
 
+/** The event types that set or clear a flag (what a writer of the flag appends). */
+export const flagEventTypes = (flag: ChatFlag): ReadonlyArray<ChatEvent["type"]> => [
+  ...new Set(FLAG_EVENTS[flag].map(e => e.type))
+]
+
 /** A state listing (muted=true, closed=true, …) says whether the flag holds; an unchanged flag appends nothing. */
 export const diffFlag = (prev: ChatState, flag: ChatFlag, value: boolean): ChatEvent | undefined =>
   prev[flag] === value ? undefined : FLAG_EVENTS[flag][value ? 0 : 1]
