@@ -39,12 +39,15 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
   const account = accounts.get(command.accountId)
   // Facts the decider would not look at are not gathered: most jobs of a large coalesced drain find their command
   // finished already, and two queries each for those made the drain slow.
-  const settledOrRunning = isFinal(command.status) || command.status === "running"
-  const predecessor = settledOrRunning
-    ? false
-    : yield* repo.hasPredecessor(command.accountId, commandChatIds(command), command.intakeSeq)
-  const revoked = account === undefined || settledOrRunning ? false : yield* credentials.revoked(account)
   const now = yield* Clock.currentTimeMillis
+  const settledOrRunning = isFinal(command.status) || command.status === "running"
+  // A running command whose lease has passed is taken over only after the earlier commands of its chats.
+  const stalled = command.status === "running" && (command.leaseUntil?.getTime() ?? 0) <= now
+  const predecessor =
+    settledOrRunning && !stalled
+      ? false
+      : yield* repo.hasPredecessor(command.accountId, commandChatIds(command), command.intakeSeq)
+  const revoked = account === undefined || settledOrRunning ? false : yield* credentials.revoked(account)
   const step = decide(
     factsOf(command),
     { accountKnown: account !== undefined, credentialsRevoked: revoked, predecessor, timing },

@@ -65,11 +65,16 @@ const stay = (until: number, command: CommandFacts) =>
 /** Before any budget is spent: whether (and how) the command may be attempted now. */
 export const decide = (command: CommandFacts, state: Surroundings, now: number): Step => {
   if (isFinal(command.status)) return Step.Skip()
+  // Another worker holds the attempt until its lease ends (a process that knows the account, maybe not this one).
+  if (command.status === "running" && command.leaseUntil !== null && command.leaseUntil > now) {
+    return stay(command.leaseUntil + 100, command)
+  }
   if (!state.accountKnown)
     return Step.Fail({ error: { code: "unknown_account", message: "account is not configured" } })
   if (command.status === "running") {
-    // Another worker holds the attempt until its lease ends; after that the attempt is presumed dead, outcome unknown.
-    if (command.leaseUntil !== null && command.leaseUntil > now) return stay(command.leaseUntil + 100, command)
+    // The attempt is presumed dead, its outcome unknown. Several commands of one chat left running by one dead call
+    // are taken over one at a time in intake order, as they would have been claimed: the earliest first.
+    if (state.predecessor) return stay(now + state.timing.orderPollMs, command)
     return Step.Claim({ verifyFirst: !idempotent(command.type), reclaim: true })
   }
   if (state.predecessor) return stay(now + state.timing.orderPollMs, command)

@@ -93,6 +93,25 @@ describe("decide: before any budget is spent", () => {
     )
   })
 
+  // A dead call that carried a run of one chat's commands (a coalesced rename, mute, mark-as-read) leaves them all
+  // running: taken over in any order, they would land in any order, an older title last.
+  it("a running command whose lease passed waits for an unfinished earlier command of its chat", () => {
+    const stalled = given({ status: "running", leaseUntil: NOW - 1 })
+    assert.deepStrictEqual(
+      decide(stalled, around({ predecessor: true }), NOW),
+      Step.Delay({ until: NOW + 50, mark: null, error: null, needsCheck: false, refundAttempt: false })
+    )
+  })
+
+  // A process that does not know the account (a rolling deploy that removed it) must not fail a command another
+  // process is sending.
+  it("a running command whose lease is live waits even when this process does not know its account", () => {
+    const step = decide(given({ status: "running", leaseUntil: NOW + 5_000 }), around({ accountKnown: false }), NOW)
+    assert.strictEqual(step._tag, "Delay")
+    const stalled = decide(given({ status: "running", leaseUntil: NOW - 1 }), around({ accountKnown: false }), NOW)
+    assert.strictEqual(stalled._tag, "Fail")
+  })
+
   it("an unfinished earlier command on its chat makes it wait (order)", () => {
     const step = decide(given(), around({ predecessor: true }), NOW)
     assert.deepStrictEqual(
