@@ -61,9 +61,9 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
         )
         .pipe(Effect.asVoid)
     // Queues this process found empty and has not enqueued to since: polling one costs no round trip. Only the
-    // process holding an account's lease enqueues for it; one that takes an account over starts with no entry, so its
-    // first look reads the stored queue. An enqueue forgets the mark before and after its write, so a read that
-    // overlaps it never marks the queue empty.
+    // process holding an account's lease enqueues for it; one that takes an account (over, or back) forgets its marks
+    // of it first (`forgetAccount`), so its first look reads the stored queue. An enqueue forgets the mark before and
+    // after its write, so a read that overlaps it never marks the queue empty.
     const drained = new Set<string>()
     let enqueues = 0
     const queueKey = (accountId: string, stream: string) => `${accountId}\u0000${stream}`
@@ -80,6 +80,15 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
           if (rows.length === 0 && enqueues === before) drained.add(key)
           return rows.map(r => r.id)
         })
+      })
+    /**
+     * Forgets what this process knew of an account's queues: called when it takes the account (again). Another process
+     * may have held it in between and queued chats this process's earlier "drained" mark would hide.
+     */
+    const forgetAccount = (accountId: string) =>
+      Effect.sync(() => {
+        enqueues++
+        for (const key of drained) if (key.startsWith(queueKey(accountId, ""))) drained.delete(key)
       })
     const forget = (accountId: string, stream: string) =>
       Effect.sync(() => {
@@ -137,6 +146,7 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
     return {
       read: Effect.fn("SyncStateRepo.read")(read),
       pending: Effect.fn("SyncStateRepo.pending")(pending),
+      forgetAccount,
       enqueue: Effect.fn("SyncStateRepo.enqueue")(enqueue),
       dequeue: Effect.fn("SyncStateRepo.dequeue")(dequeue),
       recordSuccess: Effect.fn("SyncStateRepo.recordSuccess")(recordSuccess),

@@ -97,6 +97,7 @@ const Pollers = Layer.scopedDiscard(
     yield* Effect.addFinalizer(() => leases.leave.pipe(Effect.ignore))
     // Created after that finalizer, so closed before it: every running pass has ended when the leases are given up.
     const scheduler = yield* makeScheduler(yield* Effect.scope, yield* PassGate)
+    const syncState = yield* SyncStateRepo
     const configured = accounts.all.map(a => a.id as string)
     const held = new Set<string>()
     let lastRenewal = 0
@@ -108,10 +109,14 @@ const Pollers = Layer.scopedDiscard(
         (id, i) => {
           const account = accounts.get(id)
           held.add(id)
+          // Another process may have held the account since this one last did: what it knew of its queues is stale.
           return account === undefined
             ? Effect.void
-            : Effect.flatMap(accountTasks(account, config, scheduler), tasks =>
-                scheduler.add(tasks, Duration.millis(i * step))
+            : Effect.zipRight(
+                syncState.forgetAccount(id),
+                Effect.flatMap(accountTasks(account, config, scheduler), tasks =>
+                  scheduler.add(tasks, Duration.millis(i * step))
+                )
               )
         },
         { discard: true }
