@@ -67,18 +67,30 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
     const drained = new Set<string>()
     let enqueues = 0
     const queueKey = (accountId: string, stream: string) => `${accountId}\u0000${stream}`
-    /** Chat ids queued in a stream's cursor (`pending`), oldest first. */
-    const pending = (accountId: string, stream: string) =>
+    // The queue is versioned (docs/architecture.md, Streams: hidden). Next to `pending`, the ids in order of first
+    // enqueue, the cursor keeps `gen`, a counter every enqueue statement increments, and `gens`, each queued id's gen at
+    // its latest enqueue. A pass reads the ids with the gen it saw (`queued`) and its dequeue removes only the ids not
+    // enqueued since: a chat that moves again while a pass that already read it is listing stays queued for the next
+    // pass, where the plain removal by value lost that move until the state backstop. A row written before versioning
+    // (`pending` without `gen` / `gens`) reads as gen 0 and its ids are removable by any dequeue: no migration.
+    /** Chat ids queued in a stream's cursor (`pending`), oldest first, with the queue's gen when read. */
+    const queued = (accountId: string, stream: string) =>
       Effect.suspend(() => {
         const key = queueKey(accountId, stream)
-        if (drained.has(key)) return Effect.succeed([] as Array<string>)
+        if (drained.has(key)) return Effect.succeed({ ids: [] as ReadonlyArray<string>, gen: 0 })
         const before = enqueues
         return database.use(async (_, sql) => {
-          const rows = await sql<Array<{ id: string }>>`
-            select jsonb_array_elements_text(coalesce(cursor->'pending', '[]'::jsonb)) as id from sync_state
-            where account_id = ${accountId} and stream = ${stream}`
+          // One row per queued id, each carrying the gen (text: an int8), so an empty queue reads as no rows.
+          const rows = await sql<Array<{ id: string; gen: string }>>`
+            select e.id, coalesce((cursor->>'gen')::bigint, 0)::text as gen
+            from sync_state, jsonb_array_elements_text(coalesce(cursor->'pending', '[]'::jsonb)) with ordinality as e(id, n)
+            where account_id = ${accountId} and stream = ${stream}
+            order by e.n`
           if (rows.length === 0 && enqueues === before) drained.add(key)
-          return rows.map(r => r.id)
+          return {
+            ids: rows.map(r => r.id) as ReadonlyArray<string>,
+            gen: rows.length === 0 ? 0 : Number(rows[0]!.gen)
+          }
         })
       })
     /**
@@ -95,32 +107,59 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
         enqueues++
         drained.delete(queueKey(accountId, stream))
       })
-    const enqueue = (accountId: string, stream: string, chatIds: ReadonlyArray<string>) =>
-      chatIds.length === 0
+    const enqueue = (accountId: string, stream: string, chatIds: ReadonlyArray<string>) => {
+      // Deduplicated here too, keeping first positions: a new row takes the list as it is.
+      const ids = [...new Set(chatIds)]
+      const fresh = { pending: ids, gen: 1, gens: Object.fromEntries(ids.map(id => [id, 1])) }
+      return ids.length === 0
         ? Effect.void
         : Effect.zipRight(
             forget(accountId, stream),
             database
               .use(
+                // One statement, holding the row's lock: under READ COMMITTED a concurrent enqueue or dequeue that
+                // committed first is seen, as the SET is evaluated again on the latest row version. The queue's new
+                // gen is the stored one plus one; every id enqueued takes it in `gens` (see `queued`), and `pending`
+                // merges the ids, deduplicated, each at its first position.
                 (_, sql) => sql`
           insert into sync_state (account_id, stream, cursor)
-          values (${accountId}, ${stream}, jsonb_build_object('pending', ${JSON.stringify(chatIds)}::text::jsonb))
-          on conflict (account_id, stream) do update set cursor = jsonb_set(sync_state.cursor, '{pending}', (
-            select coalesce(jsonb_agg(id order by first), '[]'::jsonb) from (
-              select id, min(n) as first from jsonb_array_elements_text(
-                coalesce(sync_state.cursor->'pending', '[]'::jsonb) || (excluded.cursor->'pending')
-              ) with ordinality as e(id, n) group by id) ids)), updated_at = now()`
+          values (${accountId}, ${stream}, ${JSON.stringify(fresh)}::text::jsonb)
+          on conflict (account_id, stream) do update set cursor = sync_state.cursor || (
+            select jsonb_build_object(
+              'pending', (
+                select coalesce(jsonb_agg(id order by first), '[]'::jsonb) from (
+                  select id, min(n) as first from jsonb_array_elements_text(
+                    coalesce(sync_state.cursor->'pending', '[]'::jsonb) || (excluded.cursor->'pending')
+                  ) with ordinality as e(id, n) group by id) ids),
+              'gen', next.gen,
+              'gens', coalesce(sync_state.cursor->'gens', '{}'::jsonb) || (
+                select jsonb_object_agg(id, next.gen) from jsonb_array_elements_text(excluded.cursor->'pending') as e(id)))
+            from (select coalesce((sync_state.cursor->>'gen')::bigint, 0) + 1 as gen) next), updated_at = now()`
               )
               .pipe(Effect.asVoid, Effect.ensuring(forget(accountId, stream)))
           )
-    const dequeue = (accountId: string, stream: string, chatIds: ReadonlyArray<string>) =>
+    }
+    /**
+     * Removes from the queue the ids a pass read at `gen` (`queued`) and has applied; an id enqueued again since (its
+     * stored gen above `gen`) stays, for the next pass. An id with no stored gen (a row from before versioning) goes.
+     */
+    const dequeue = (accountId: string, stream: string, chatIds: ReadonlyArray<string>, gen: number) =>
       database
         .use(
+          // `done`: the ids to remove, judged on the row version the update locks (READ COMMITTED re-evaluates the
+          // SET on the latest one, so an enqueue that committed meanwhile keeps its ids). They leave `pending` and
+          // `gens` both.
           (_, sql) => sql`
-          update sync_state set cursor = jsonb_set(cursor, '{pending}', (
-            select coalesce(jsonb_agg(id order by n), '[]'::jsonb)
-            from jsonb_array_elements_text(coalesce(cursor->'pending', '[]'::jsonb)) with ordinality as e(id, n)
-            where id <> all(${[...chatIds]}::text[]))),
+          update sync_state set cursor = cursor || (
+            select jsonb_build_object(
+              'pending', (
+                select coalesce(jsonb_agg(id order by n), '[]'::jsonb)
+                from jsonb_array_elements_text(coalesce(cursor->'pending', '[]'::jsonb)) with ordinality as e(id, n)
+                where id <> all(done.ids)),
+              'gens', coalesce(cursor->'gens', '{}'::jsonb) - done.ids)
+            from (
+              select coalesce(array_agg(id), '{}'::text[]) as ids from unnest(${[...chatIds]}::text[]) as d(id)
+              where coalesce((sync_state.cursor->'gens'->>id)::bigint, 0) <= ${gen}::bigint) done),
             status = 'idle', last_run_at = now(), last_success_at = now(), last_error = null, consecutive_failures = 0,
             updated_at = now()
           where account_id = ${accountId} and stream = ${stream}`
@@ -145,7 +184,7 @@ export class SyncStateRepo extends Effect.Service<SyncStateRepo>()("@cliq-mirror
         .pipe(Effect.asVoid)
     return {
       read: Effect.fn("SyncStateRepo.read")(read),
-      pending: Effect.fn("SyncStateRepo.pending")(pending),
+      queued: Effect.fn("SyncStateRepo.queued")(queued),
       forgetAccount,
       enqueue: Effect.fn("SyncStateRepo.enqueue")(enqueue),
       dequeue: Effect.fn("SyncStateRepo.dequeue")(dequeue),

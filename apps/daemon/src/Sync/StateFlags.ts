@@ -212,9 +212,10 @@ export const targetedStates = Effect.fn("StateFlags.targeted")(function* (
  */
 export const hiddenPass = Effect.fn("StateFlags.hiddenPass")(function* (account: Account) {
   const repo = yield* SyncStateRepo
-  const pending = yield* repo.pending(account.id, HIDDEN)
-  if (pending.length === 0) return 0
-  yield* targetedStates(account, pending)
-  yield* repo.dequeue(account.id, HIDDEN, pending)
-  return pending.length
+  // The ids with the queue's gen: the dequeue keeps any of them enqueued again while this pass lists (SyncStateRepo).
+  const { ids, gen } = yield* repo.queued(account.id, HIDDEN)
+  if (ids.length === 0) return 0
+  yield* targetedStates(account, ids)
+  yield* repo.dequeue(account.id, HIDDEN, ids, gen)
+  return ids.length
 })
