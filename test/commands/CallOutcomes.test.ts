@@ -19,7 +19,7 @@ const run = (id: string) =>
 const sqlOf = Effect.map(Database, d => d.sql)
 
 layer(syncHarness({ chats: 60, users: 1, seed: 7 }), { timeout: "120 seconds", excludeTestServices: true })(
-  "taking over the commands of a dead call",
+  "the commands of one call, after it failed or its process died",
   it => {
     // A call that carried three renames of one chat (coalesced: the last title) died with its process: all three are
     // left running. Their jobs wake when the lease ends, in any order; taken over each on its own, the renames used
@@ -64,6 +64,50 @@ layer(syncHarness({ chats: 60, users: 1, seed: 7 }), { timeout: "120 seconds", e
         assert.strictEqual(titles.length, 3)
         assert.strictEqual(sim.state.chat(chat!.chatId)!.title, "C")
         for (const id of [c1!, c2!, c3!]) assert.strictEqual((yield* repo.load(id))?.status, "succeeded")
+      })
+    )
+
+    // A rename kept failing during an outage (five attempts spent); a newer rename of the same chat arrived meanwhile and
+    // is coalesced into the old one's call. The call fails once more: the old command has spent its attempts, the
+    // new one has not and must wait for the backoff, not fail with it.
+    it.effect("a failed call fails only the commands that spent their attempts; the others wait for the backoff", () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator
+        const repo = yield* CommandsRepo
+        const sql = yield* sqlOf
+        const chats = sim.state
+          .chats()
+          .filter(t => t.chatType === "group_chat" && !t.users[0]!.removed && !t.users[0]!.closed)
+        const chat = chats[5]!
+        const [warm] = yield* repo.intake(
+          [command({ type: "update_title", chat_id: chats[6]!.chatId, title: "warm" })],
+          "default"
+        )
+        yield* run(warm!.command.id)
+        yield* Effect.sleep("1500 millis")
+        const [old] = yield* repo.intake(
+          [command({ type: "update_title", chat_id: chat.chatId, title: "old" })],
+          "default"
+        )
+        yield* Effect.promise(() => sql`update commands set attempts = 5 where id = ${old!.command.id}::uuid`)
+        const [fresh] = yield* repo.intake(
+          [command({ type: "update_title", chat_id: chat.chatId, title: "new" })],
+          "default"
+        )
+        sim.state.injectFault({ operation: "updateTitle", kind: "status", status: 503 })
+        const before = sim.state.requests().length
+        yield* run(old!.command.id)
+        const calls = sim.state
+          .requests()
+          .slice(before)
+          .filter(r => r.operationId === "updateTitle")
+        assert.strictEqual(calls.length, 1, "one call carried both")
+        const oldRow = yield* repo.load(old!.command.id)
+        const freshRow = yield* repo.load(fresh!.command.id)
+        assert.strictEqual(oldRow?.status, "failed")
+        assert.strictEqual(freshRow?.status, "queued")
+        assert.strictEqual(freshRow?.attempts, 1)
+        assert.isAbove(freshRow?.eta?.getTime() ?? 0, Date.now() - 1_000)
       })
     )
 

@@ -15,12 +15,13 @@ import {
   failureKind,
   type Granted,
   Limits,
-  onRefused
+  onRefused,
+  type Step
 } from "@cliq-mirror/core"
 import { type CommandRecord, CommandsQuery, CommandsRepo, type Held } from "@cliq-mirror/db"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import { Upstream } from "../Upstream.js"
-import { applyStep, delayUntil, settle } from "./Apply.js"
+import { applyStep, DONE, delayUntil, type JobResult, settle } from "./Apply.js"
 import { CommandQueue } from "./CommandQueue.js"
 import { planBatch } from "./Plan.js"
 import { sendBatch } from "./Send.js"
@@ -107,13 +108,25 @@ const sendAndDecide = (
       failureKind(error) === "throttled" && error._tag === "CliqThrottled"
         ? yield* lockEnd(upstream.target(account, error.operation), now)
         : null
-    const step = afterAttempt(
-      factsOf(mine),
-      { _tag: "Failed", error, lockedUntil },
-      now,
-      yield* next(mine.attempts, timing)
-    )
-    return yield* applyStep(account.id, batch, step, "running", mine.id)
+    // The commands of one call share its outcome and its backoff, not their attempt counts: one that still has
+    // attempts left waits for the backoff though the carrier has spent its last (a run that gained a command during an
+    // outage). The same step for several commands is one write.
+    const outcome = { _tag: "Failed", error, lockedUntil } as const
+    const after = yield* next(mine.attempts, timing)
+    const groups = new Map<string, { step: Step; commands: Array<CommandRecord> }>()
+    for (const command of batch) {
+      const step = afterAttempt(factsOf(command), outcome, now, after)
+      const key = JSON.stringify(step)
+      const group = groups.get(key)
+      if (group === undefined) groups.set(key, { step, commands: [command] })
+      else group.commands.push(command)
+    }
+    let result: JobResult = DONE
+    for (const { step, commands } of groups.values()) {
+      const applied = yield* applyStep(account.id, commands, step, "running", mine.id)
+      if (commands.some(c => c.id === mine.id)) result = applied
+    }
+    return result
   })
 
 const slotFor = (account: Account, command: CommandRecord, timing: CommandTiming) =>
@@ -227,10 +240,12 @@ export const attempt = (
         timing,
         sendAndDecide(account, carrier, batch, decision, timing)
       ).pipe(
+        // What the call left unfinished (all of it when it is parked; those with attempts left when the carrier failed
+        // for good) gets its jobs back, due when the carrier's step is (or at once: their rows say when they are due).
         Effect.tap(result =>
-          result._tag === "Delay"
-            ? Effect.flatMap(Clock.currentTimeMillis, now => readd(Math.max(0, result.until - now)))
-            : Effect.void
+          Effect.flatMap(Clock.currentTimeMillis, now =>
+            readd(result._tag === "Delay" ? Math.max(0, result.until - now) : 0)
+          )
         ),
         Effect.onError(() => putBack)
       )
