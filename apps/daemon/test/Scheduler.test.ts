@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Exit, Scope, TestClock } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Scheduler, Scope, TestClock } from "effect"
 import { makePassGate } from "../src/Sync/PassGate.js"
-import { DueHeap, makeScheduler, type StreamTask } from "../src/Sync/Scheduler.js"
+import { DueHeap, makeScheduler, type StreamTask, type Turns } from "../src/Sync/Scheduler.js"
 import { failureDelayMs } from "../src/Sync/StreamLoop.js"
 
 describe("DueHeap", () => {
@@ -140,6 +140,53 @@ describe("makeScheduler", () => {
       yield* TestClock.adjust("1 millis")
       expect(runs).toBe(5)
       expect(gate.stats()).toMatchObject({ held: { incremental: 0 }, waiting: { incremental: 0 } })
+    })
+  )
+
+  it.effect("a turn handed on while the dispatcher is between its steps still runs at once", () =>
+    Effect.gen(function* () {
+      // One permit, two streams due: `a` is granted its turn, `b` waits in line until `a`'s pass ends. The dispatcher,
+      // having started `a`, yields once at its k-th step (as any fiber does every so many steps), so `a`'s pass runs
+      // and hands the permit to `b` just then. Every k up to the dispatcher's going to sleep is tried, so one of them
+      // falls between its draining of the granted turns and its taking of the next due time.
+      for (let k = 1; ; k++) {
+        let countdown = -1
+        let dispatcher: unknown
+        const yieldOnce = Scheduler.make(
+          (task, priority, fiber) => Scheduler.defaultScheduler.scheduleTask(task, priority, fiber),
+          fiber => {
+            if (countdown < 0) return false
+            // Armed from inside the dispatcher (by `runHeld`): the first fiber to ask is the dispatcher.
+            dispatcher ??= fiber
+            if (fiber !== dispatcher || --countdown > 0) return false
+            countdown = -1
+            return 0
+          }
+        )
+        const gate = makePassGate(1)
+        let armed = false
+        const turns: Turns = {
+          ...gate,
+          runHeld: (cls, self) => {
+            if (!armed) {
+              armed = true
+              countdown = k
+            }
+            return gate.runHeld(cls, self)
+          }
+        }
+        const scope = yield* Scope.make()
+        const scheduler = yield* makeScheduler(scope, turns).pipe(Effect.withScheduler(yieldOnce))
+        const runs: Array<string> = []
+        const start = yield* Clock.currentTimeMillis
+        yield* scheduler.add([recorded("a", "s", 3_600_000, runs), recorded("b", "s", 3_600_000, runs)], "0 millis")
+        yield* TestClock.adjust("1 millis")
+        expect({ k, runs }).toEqual({ k, runs: [`a/s@${start}`, `b/s@${start}`] })
+        yield* Scope.close(scope, Exit.void)
+        // The dispatcher took fewer than k steps after starting `a` (it went to sleep): every point has been tried.
+        if (countdown > 0) break
+        expect(k).toBeLessThan(1_000)
+      }
     })
   )
 })

@@ -174,10 +174,13 @@ export const makeScheduler = (scope: Scope.Scope, turns: Turns): Effect.Effect<S
       })
 
     // Takes the next due time and a fresh wake-up signal in one synchronous step, so that a stream made due by another
-    // fiber in between is either seen here or completes the signal this dispatcher then waits on.
+    // fiber in between is either seen here or completes the signal this dispatcher then waits on. A turn granted after
+    // the dispatcher drained `granted` and before this step (the fiber may yield between them, and a pass ending
+    // meanwhile hands its permit on) completed the signal replaced here and is in no heap: it is due now, or it would
+    // hold its permit unstarted until the next due time.
     const plan = Effect.sync(() => {
       wake = Deferred.unsafeMake<void>(FiberId.none)
-      sleepingUntil = heap.peek()?.at ?? Number.POSITIVE_INFINITY
+      sleepingUntil = granted.length > 0 ? Number.NEGATIVE_INFINITY : (heap.peek()?.at ?? Number.POSITIVE_INFINITY)
       return { signal: wake, until: sleepingUntil }
     })
     const dispatch = Effect.gen(function* () {
