@@ -110,7 +110,9 @@ describe("diffObservation / evolveChat", () => {
 
   it("replaying the events of any sequence of observations reproduces the last observation", () => {
     FastCheck.assert(
-      FastCheck.property(FastCheck.array(observation, { minLength: 1, maxLength: 8 }), observations => {
+      FastCheck.property(FastCheck.array(observation, { minLength: 1, maxLength: 8 }), unordered => {
+        // Observed in time order: last_modified_time never goes back (older observations: the test below).
+        const observations = [...unordered].sort((a, b) => a.lastModifiedTime - b.lastModifiedTime)
         let state: ChatState | undefined
         for (const { extra, ...o } of observations) {
           const obs: ObservedFields = {
@@ -125,6 +127,27 @@ describe("diffObservation / evolveChat", () => {
           assert.deepStrictEqual(diffObservation(state, obs), [])
         }
       })
+    )
+  })
+
+  // A page fetched before another can commit after it (a state listing's observations wait for the flag's settlement):
+  // an observation of a chat modified in an earlier second than the one held is older and changes nothing.
+  it("an observation older than the one held changes nothing; one of the same second still does", () => {
+    const held = apply(undefined, { ...base, name: "Renamed", unreadMessageCount: 2 })!
+    const older = { ...base, lastModifiedTime: base.lastModifiedTime! - 1_000 }
+    assert.deepStrictEqual(diffObservation(held, older), [])
+    assert.deepStrictEqual(diffObservation(held, { ...older, removed: true }), [])
+    // Bodies carry whole seconds: .000 against .870 of the same second is no evidence of age.
+    const sameSecond = { ...base, lastModifiedTime: base.lastModifiedTime! - (base.lastModifiedTime! % 1000) }
+    const held870 = apply(undefined, { ...base, lastModifiedTime: sameSecond.lastModifiedTime + 870, name: "X" })!
+    assert.deepStrictEqual(
+      diffObservation(held870, sameSecond).map(e => e.type),
+      ["ChatRenamed"]
+    )
+    // An observation without a time, or a held chat without one, is compared field by field as before.
+    assert.deepStrictEqual(
+      diffObservation(held, { ...older, lastModifiedTime: null }).map(e => e.type),
+      ["ChatRenamed", "UnreadCountChanged"]
     )
   })
 

@@ -310,4 +310,39 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
       assert.deepStrictEqual(check.differences, [])
     })
   )
+
+  // A state listing's observations wait for the flag's settlement, a reconciliation page for its turn: a page fetched
+  // before an incremental poll can commit after it. Its older observation must not take the chat back.
+  it.effect("an observation older than the one committed changes nothing when it commits last", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const db = yield* Database
+      const old = chat("older-1", { last_modified_time: iso(1_700_000_100_000), unread_message_count: 0 })
+      const fresh = chat("older-1", {
+        last_modified_time: iso(1_700_000_200_000),
+        unread_message_count: 4,
+        name: "New"
+      })
+      yield* writer.apply({ accountId: "older", observed: observe(old) })
+      yield* writer.apply({ accountId: "older", observed: observe(fresh) })
+      yield* writer.apply({
+        accountId: "older",
+        observed: observe(old),
+        flags: [{ flag: "joined", value: true, chatIds: ["older-1"] }]
+      })
+      const [row] = yield* db.use(
+        (_, sql) => sql`select name, unread_message_count from chats where account_id = 'older'`
+      )
+      assert.deepStrictEqual({ ...row }, { name: "New", unread_message_count: 4 })
+      const types = yield* db.use(
+        (_, sql) => sql<Array<{ type: string }>>`select type from events where account_id = 'older' order by seq`
+      )
+      assert.deepStrictEqual(
+        types.map(t => t.type),
+        ["ChatDiscovered", "ChatRenamed", "UnreadCountChanged", "ChatJoinedChanged"]
+      )
+      const check = yield* db.use((_, sql) => replayProjections(sql, { write: false }))
+      assert.deepStrictEqual(check.differences, [])
+    })
+  )
 })

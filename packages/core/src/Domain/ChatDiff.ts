@@ -15,8 +15,22 @@ const DETAIL_FIELDS = [
 const detailValue = (s: ObservedFields, key: keyof ObservedFields): unknown =>
   key === "createdTime" ? isoOrNull(s.createdTime) : s[key]
 
+const second = (ms: number) => Math.floor(ms / 1000)
+
 /**
- * The events one observation of a chat object implies, given what the mirror holds. Nothing changed → no events.
+ * An observation made before the one the mirror holds: its chat was modified in an earlier second (last_modified_time
+ * only grows, and bodies carry whole seconds, docs/upstream.md#list-walk). Pages fetched earlier can commit later — a
+ * state listing's observations wait for the flag's settlement, a reconciliation page for its turn — and must not take
+ * a chat back to what it was. Within one second nothing tells which is newer: the later write wins, as before.
+ */
+export const isOlder = (obs: Pick<ObservedFields, "lastModifiedTime">, held: Pick<ChatState, "lastModifiedTime">) =>
+  obs.lastModifiedTime !== null &&
+  held.lastModifiedTime !== null &&
+  second(obs.lastModifiedTime) < second(held.lastModifiedTime)
+
+/**
+ * The events one observation of a chat object implies, given what the mirror holds. Nothing changed, or an observation
+ * older than the one held (`isOlder`) → no events.
  * The last event carries the raw upstream object so that replay reproduces the projection exactly; a discovery
  * carries nothing else, its fields being what `raw` decodes to.
  */
@@ -25,6 +39,7 @@ export const diffObservation = (prev: ChatState | undefined, obs: ObservedFields
   if (prev === undefined) {
     return [{ type: "ChatDiscovered", payload: { last_modified_time: lmt, raw: obs.raw, [DECODED]: obs } }]
   }
+  if (isOlder(obs, prev)) return []
   const at = { last_modified_time: lmt }
   const events: Array<ChatEvent> = []
   if (prev.name !== obs.name) {
