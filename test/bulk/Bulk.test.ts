@@ -96,6 +96,24 @@ layer(Seeded, { timeout: "2 minutes" })("POST /v1/bulk, batches and cancel", it 
     })
   )
 
+  // Two clients (or a client's retry after a timeout) sending one new key at once: one batch, the other a replay.
+  it.effect("two requests racing with one new idempotency key make one batch; the other answers as its replay", () =>
+    Effect.gen(function* () {
+      const body = { type: "mark_as_read", where: { unread: true }, idempotency_key: "bulk-race" }
+      const answers = yield* Effect.all([send("POST", "/v1/bulk", body), send("POST", "/v1/bulk", body)], {
+        concurrency: "unbounded"
+      })
+      assert.deepStrictEqual(
+        answers.map(a => a.status),
+        [202, 202]
+      )
+      const [a, b] = answers.map(a => a.body as Accepted)
+      assert.strictEqual(a!.batch_id, b!.batch_id)
+      assert.sameMembers([a!.replayed, b!.replayed], [false, true])
+      yield* exec((_, sql) => sql`delete from commands where batch_id = ${a!.batch_id}`)
+    })
+  )
+
   it.effect("a batch takes every command in at once, idempotent by key; cancel stops what has not started", () =>
     Effect.gen(function* () {
       const body = { type: "mark_as_read", where: { unread: true }, idempotency_key: "bulk-1" }

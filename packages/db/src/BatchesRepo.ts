@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { type CommandInput, type CommandStatus, stableJson } from "@cliq-mirror/core"
 import { and, count, desc, sql as dsql, type SQL } from "drizzle-orm"
-import { Data, Effect, Either } from "effect"
+import { Data, Effect, Either, Predicate } from "effect"
 import type postgres from "postgres"
 import { type ChatFilters, chatColumns, filterConditions } from "./ChatsQuery.js"
 import { IdempotencyConflict, intakeTx, OUTBOX_CHANNEL } from "./CommandIntake.js"
@@ -190,7 +190,11 @@ export class BatchesRepo extends Effect.Service<BatchesRepo>()("@cliq-mirror/db/
       return { batch: batchOf(created!), replayed: false } satisfies BatchCreated
     }
 
-    /** Every command of the batch in one transaction, with the batch row; the same key and body answer the first. */
+    /**
+     * Every command of the batch in one transaction, with the batch row; the same key and body answer the first. Two
+     * requests racing with one new key: the loser's insert fails on the key's unique index, and a second look finds the
+     * winner's batch (a replay, or a conflict when the bodies differ).
+     */
     const create = (input: NewBatch) =>
       database
         .use((db, sql) =>
@@ -202,7 +206,14 @@ export class BatchesRepo extends Effect.Service<BatchesRepo>()("@cliq-mirror/db/
                 e instanceof BatchTooLarge || e instanceof IdempotencyConflict ? Either.left(e) : Promise.reject(e)
             )
         )
-        .pipe(Effect.flatten)
+        .pipe(
+          Effect.retry({
+            times: 1,
+            while: e =>
+              input.idempotencyKey !== undefined && Predicate.hasProperty(e.cause, "code") && e.cause.code === "23505"
+          }),
+          Effect.flatten
+        )
 
     const get = Effect.fn("BatchesRepo.get")(function* (id: string) {
       return yield* database.use(async (_, sql) => {
