@@ -2,7 +2,7 @@ import { Database } from "@cliq-mirror/db"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { DatabaseTest } from "../../../test/support/layers.js"
-import { fairShare, leaseTiming, makeLeases, mustFence, planTick } from "../src/Sync/AccountLease.js"
+import { fairShare, leaseTiming, makeLeases, mustFence, planTick, tickAllowanceMs } from "../src/Sync/AccountLease.js"
 
 describe("lease decisions", () => {
   it("a fair share splits the accounts evenly among the live processes", () => {
@@ -33,6 +33,15 @@ describe("lease decisions", () => {
     assert.isTrue(mustFence(1_000, 21_000, timing))
     assert.deepStrictEqual(leaseTiming(1), timing)
     assert.deepStrictEqual(leaseTiming(0.001), { ttlMs: 10_000, renewEveryMs: 3_333 })
+  })
+
+  // A renewal that hangs (a lock, a dead connection) gets no answer to fence on: the tick gives up when fencing is due.
+  it("a tick may take until the holder must fence, and a lease period when it holds nothing", () => {
+    const timing = { ttlMs: 30_000, renewEveryMs: 10_000 }
+    assert.strictEqual(tickAllowanceMs(1_000, true, 11_000, timing), 10_000)
+    assert.isTrue(mustFence(1_000, 11_000 + tickAllowanceMs(1_000, true, 11_000, timing), timing))
+    assert.strictEqual(tickAllowanceMs(1_000, true, 25_000, timing), 0)
+    assert.strictEqual(tickAllowanceMs(0, false, 25_000, timing), 30_000)
   })
 })
 

@@ -55,6 +55,14 @@ export const planTick = (held: ReadonlyArray<string>, configured: number, result
 export const mustFence = (lastRenewalSentAt: number, now: number, timing: LeaseTiming): boolean =>
   now >= lastRenewalSentAt + timing.ttlMs - timing.renewEveryMs
 
+/**
+ * How long a tick sent at `now` may take: while accounts are held, until the moment `mustFence` names (a renewal
+ * stalled past it, on a lock or a dead connection, would otherwise let the leases expire while their pollers run on
+ * and another process takes them over); holding none, a lease period.
+ */
+export const tickAllowanceMs = (lastRenewalSentAt: number, holding: boolean, now: number, timing: LeaseTiming) =>
+  holding ? Math.max(0, lastRenewalSentAt + timing.ttlMs - timing.renewEveryMs - now) : timing.ttlMs
+
 const TickRow = Schema.Struct({
   peers: Schema.Number,
   renewed: Schema.Array(Schema.String),

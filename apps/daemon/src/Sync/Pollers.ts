@@ -4,7 +4,7 @@ import { Clock, Duration, Effect, Either, Layer, Schedule } from "effect"
 import { Accounts } from "../Accounts.js"
 import { DaemonConfig } from "../Config.js"
 import type { Upstream } from "../Upstream.js"
-import { leaseTiming, makeLeases, mustFence, newOwnerId, planTick } from "./AccountLease.js"
+import { leaseTiming, makeLeases, mustFence, newOwnerId, planTick, tickAllowanceMs } from "./AccountLease.js"
 import { INCREMENTAL, incrementalPass } from "./Incremental.js"
 import { MEMBERS, MEMBERS_BATCH, membersPass } from "./Members.js"
 import { type PassClass, PassGate } from "./PassGate.js"
@@ -130,12 +130,20 @@ const Pollers = Layer.scopedDiscard(
 
     const tick = Effect.gen(function* () {
       const sentAt = yield* Clock.currentTimeMillis
+      const allowance = tickAllowanceMs(lastRenewal, held.size > 0, sentAt, timing)
       const answer = yield* Effect.either(
-        leases.tick(
-          [...held],
-          configured.filter(id => !held.has(id)),
-          configured.length
-        )
+        leases
+          .tick(
+            [...held],
+            configured.filter(id => !held.has(id)),
+            configured.length
+          )
+          .pipe(
+            Effect.timeoutFail({
+              duration: Duration.millis(allowance),
+              onTimeout: () => ({ message: `no answer within ${allowance} ms` })
+            })
+          )
       )
       if (Either.isLeft(answer)) {
         yield* Effect.logWarning("account leases not renewed", { error: answer.left.message })
