@@ -1,6 +1,6 @@
 import { Database, SyncStateRepo } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { DatabaseTest } from "../../../test/support/layers.js"
 
 const TestLayer = SyncStateRepo.Default.pipe(Layer.provideMerge(DatabaseTest))
@@ -103,5 +103,21 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("hidden q
         ids
       )
     })
+  )
+
+  // A process marks a queue it found empty, to poll it without a round trip while it holds the account. If it loses
+  // the account, another process queues chats and loses it in turn, the first one must not trust its old mark when it
+  // takes the account back.
+  it.effect("a process taking an account back reads its queue again", () =>
+    Effect.gen(function* () {
+      const mine = yield* SyncStateRepo
+      // Another process: a second instance of the repository over the same database.
+      const theirs = Context.get(yield* Layer.build(SyncStateRepo.Default), SyncStateRepo)
+      assert.deepStrictEqual(yield* idsOf(mine, "hq-back"), [])
+      yield* theirs.enqueue("hq-back", "hidden", ["X", "Y"])
+      assert.deepStrictEqual(yield* idsOf(mine, "hq-back"), [], "the mark saves the round trip")
+      yield* mine.forgetAccount("hq-back")
+      assert.deepStrictEqual(yield* idsOf(mine, "hq-back"), ["X", "Y"])
+    }).pipe(Effect.scoped)
   )
 })
