@@ -1,4 +1,4 @@
-import { commandChatIds, decide, isFinal } from "@cliq-mirror/core"
+import { commandChatIds, decide, isFinal, isStalled } from "@cliq-mirror/core"
 import { CommandsRepo } from "@cliq-mirror/db"
 import { Clock, Effect } from "effect"
 import { Accounts } from "../Accounts.js"
@@ -42,9 +42,8 @@ export const processCommand = Effect.fn("Commands.process")(function* (commandId
   const now = yield* Clock.currentTimeMillis
   const settledOrRunning = isFinal(command.status) || command.status === "running"
   // A running command whose lease has passed is taken over only after the earlier commands of its chats.
-  const stalled = command.status === "running" && (command.leaseUntil?.getTime() ?? 0) <= now
   const predecessor =
-    settledOrRunning && !stalled
+    settledOrRunning && !isStalled(factsOf(command), now)
       ? false
       : yield* repo.hasPredecessor(command.accountId, commandChatIds(command), command.intakeSeq)
   const revoked = account === undefined || settledOrRunning ? false : yield* credentials.revoked(account)

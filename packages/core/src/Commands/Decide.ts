@@ -62,13 +62,15 @@ const idempotent = (type: CommandType) => OPERATION_BY_ID[COMMAND_OPERATION[type
 const stay = (until: number, command: CommandFacts) =>
   Step.Delay({ until, mark: null, error: null, needsCheck: command.needsCheck, refundAttempt: false })
 
+/** A running command whose lease has passed: its attempt is presumed dead, and another may take it over. */
+export const isStalled = (command: Pick<CommandFacts, "status" | "leaseUntil">, now: number): boolean =>
+  command.status === "running" && (command.leaseUntil === null || command.leaseUntil <= now)
+
 /** Before any budget is spent: whether (and how) the command may be attempted now. */
 export const decide = (command: CommandFacts, state: Surroundings, now: number): Step => {
   if (isFinal(command.status)) return Step.Skip()
   // Another worker holds the attempt until its lease ends (a process that knows the account, maybe not this one).
-  if (command.status === "running" && command.leaseUntil !== null && command.leaseUntil > now) {
-    return stay(command.leaseUntil + 100, command)
-  }
+  if (command.status === "running" && !isStalled(command, now)) return stay(command.leaseUntil! + 100, command)
   if (!state.accountKnown)
     return Step.Fail({ error: { code: "unknown_account", message: "account is not configured" } })
   if (command.status === "running") {
