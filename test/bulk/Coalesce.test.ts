@@ -105,7 +105,7 @@ layer(Repo, { timeout: "2 minutes" })("coalesced mark_as_read claims", it => {
       )
       const parking = { status: "waiting_rate_limit", eta: new Date(Date.now() + 5_000), error: null } as const
       // The refused job holds no claim on what it read: the park leaves the running command alone.
-      yield* repo.park([ids[5]!], { ...parking, from: "waiting" })
+      yield* repo.park([read!], { ...parking, from: "waiting" })
       assert.strictEqual((yield* repo.load(ids[5]!))?.status, "running")
       const second = yield* repo.claimReadBatch("default", ids[120]!, Limits.bulkChatsMax, LEASE_MS)
       assert.strictEqual(second.length, 50)
@@ -114,13 +114,13 @@ layer(Repo, { timeout: "2 minutes" })("coalesced mark_as_read claims", it => {
         ids[5]!
       )
       // The attempt that claimed them parks them (a throttle answer): running commands go back to wait.
-      yield* repo.park(
-        first.map(c => c.id),
-        { ...parking, from: "running" }
-      )
+      yield* repo.park(first, { ...parking, from: "running" })
       assert.strictEqual((yield* repo.load(ids[5]!))?.status, "waiting_rate_limit")
       // And a park of claimed commands leaves one that is no longer running (waiting, or settled) as it is.
-      yield* repo.park([ids[5]!], { from: "running", status: "queued", eta: null, error: null })
+      yield* repo.park(
+        first.filter(c => c.id === ids[5]),
+        { from: "running", status: "queued", eta: null, error: null }
+      )
       assert.strictEqual((yield* repo.load(ids[5]!))?.status, "waiting_rate_limit")
     })
   )

@@ -39,6 +39,16 @@ export interface Settlement {
  */
 export type Held = "running" | "waiting"
 
+/**
+ * What an attempt holds of a command: the row as it read or claimed it. `attempts` and `retries` together are its
+ * claim token: every claim and takeover counts an attempt, only the holder gives one back, and an operator's retry
+ * counts in `retries`, so a row still showing the values an attempt read is one no other attempt has touched since.
+ * Writes of an attempt (park, lease renewal, settlement) change only rows that still show them: an attempt whose lease
+ * passed while it lived (renewals failing) cannot park or settle over the attempt that took the command over
+ * (docs/commands.md, "Decisions").
+ */
+export type Claim = Pick<CommandRecord, "id" | "attempts" | "retries">
+
 /** How a command waits: its status, when it is due, and what the last attempt left behind. */
 export interface Parking {
   readonly from: Held
@@ -76,24 +86,39 @@ const onAnyChat = (chatIds: ReadonlyArray<string>): SQL =>
     )
   )!
 
+/** Rows that still show these claims (see `Claim`). */
+const stillHeld = (claims: ReadonlyArray<Claim>): SQL =>
+  sql`(${commands.id}, ${commands.attempts}, ${commands.retries}) in (${sql.join(
+    claims.map(c => sql`(${c.id}::uuid, ${c.attempts}::int, ${c.retries}::int)`),
+    sql`, `
+  )})`
+
+/** Settles what the attempt still holds; returns the ids it settled (a command taken over is left to its new holder). */
 const finishTx = async (tx: postgres.TransactionSql, accountId: string, settlement: Settlement) => {
-  const { outcomes } = settlement
   // One statement for every command of the call (a coalesced call settles up to a hundred): keys left out are NULL.
-  const rows = outcomes.map(o => ({
+  const rows = settlement.outcomes.map(o => ({
     id: o.command.id,
+    attempts: o.command.attempts,
+    retries: o.command.retries,
     status: o.status,
     ...(o.result === undefined || o.result === null ? {} : { result: o.result }),
     ...(o.error ? { last_error: o.error } : {}),
     ...(o.supersededBy === undefined ? {} : { superseded_by: o.supersededBy })
   }))
-  if (rows.length > 0) {
-    await tx`update commands c set status = v.status, result = v.result, last_error = v.last_error,
-      superseded_by = v.superseded_by, eta = null, lease_until = null, needs_check = false, completed_at = now(),
-      updated_at = now()
-      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
-        as v(id uuid, status text, result jsonb, last_error jsonb, superseded_by uuid)
-      where c.id = v.id`
-  }
+  const settled =
+    rows.length === 0
+      ? []
+      : await tx<Array<{ id: string }>>`update commands c set status = v.status, result = v.result,
+          last_error = v.last_error, superseded_by = v.superseded_by, eta = null, lease_until = null,
+          needs_check = false, completed_at = now(), updated_at = now()
+          from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
+            as v(id uuid, attempts int, retries int, status text, result jsonb, last_error jsonb, superseded_by uuid)
+          where c.id = v.id and c.attempts = v.attempts and c.retries = v.retries
+            and c.status not in ('succeeded', 'failed', 'cancelled')
+          returning c.id`
+  const ids = new Set(settled.map(r => r.id))
+  const outcomes = settlement.outcomes.filter(o => ids.has(o.command.id))
+  // What the call changed upstream is recorded whoever settles the commands: it happened.
   await writePage(tx, {
     accountId,
     derive: settlement.derive ?? [],
@@ -123,6 +148,7 @@ const finishTx = async (tx: postgres.TransactionSql, accountId: string, settleme
       dedupeKey: `command:${o.command.id}:${o.status}:${o.command.retries}:${o.command.attempts}`
     }))
   })
+  return outcomes
 }
 
 /** A deadlock or serialization failure: the transaction rolled back and may simply run again. */
@@ -340,19 +366,26 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
           Effect.map(rows => rows[0])
         )
 
-    /** A live attempt keeps its lease: only an attempt whose process died loses it. */
-    const extendLease = (ids: ReadonlyArray<string>, leaseMs: number) =>
-      database
-        .use(db =>
-          db
-            .update(commands)
-            .set({ leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
-            .where(and(inArray(commands.id, [...ids]), eq(commands.status, "running")))
-        )
-        .pipe(Effect.asVoid)
+    /**
+     * A live attempt keeps its lease: only an attempt whose process died loses it. Returns how many of the claims it
+     * still holds (fewer: a lease passed while renewals failed, and another attempt took the command over).
+     */
+    const extendLease = (claims: ReadonlyArray<Claim>, leaseMs: number) =>
+      claims.length === 0
+        ? Effect.succeed(0)
+        : database
+            .use(db =>
+              db
+                .update(commands)
+                .set({ leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+                .where(and(stillHeld(claims), eq(commands.status, "running")))
+                .returning({ id: commands.id })
+            )
+            .pipe(Effect.map(rows => rows.length))
 
-    const park = (ids: ReadonlyArray<string>, parking: Parking) =>
-      ids.length === 0
+    /** Parks what the attempt still holds (see `Claim`, `Held`). */
+    const park = (claims: ReadonlyArray<Claim>, parking: Parking) =>
+      claims.length === 0
         ? Effect.void
         : database
             .use(db =>
@@ -369,7 +402,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
                 })
                 .where(
                   and(
-                    inArray(commands.id, [...ids]),
+                    stillHeld(claims),
                     parking.from === "running" ? eq(commands.status, "running") : inArray(commands.status, WAITING)
                   )
                 )

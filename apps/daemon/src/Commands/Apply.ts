@@ -27,8 +27,7 @@ export const wakeSuccessors = (accountId: string, done: ReadonlyArray<CommandRec
 
 export const settle = (account: Account, settlement: Settlement, ownId?: string) =>
   Effect.gen(function* () {
-    yield* (yield* CommandsRepo).finish(account.id, settlement)
-    yield* observeFinished(settlement.outcomes)
+    yield* observeFinished(yield* (yield* CommandsRepo).finish(account.id, settlement))
     yield* wakeSuccessors(
       account.id,
       settlement.outcomes.map(o => o.command),
@@ -51,7 +50,6 @@ export const applyStep = (
 ) =>
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
-    const ids = batch.map(c => c.id)
     switch (step._tag) {
       case "Skip":
       case "Claim":
@@ -60,14 +58,13 @@ export const applyStep = (
         return DONE
       case "Fail": {
         const outcomes = batch.map(command => ({ command, status: "failed" as const, error: step.error }))
-        yield* repo.finish(accountId, { outcomes })
-        yield* observeFinished(outcomes)
+        yield* observeFinished(yield* repo.finish(accountId, { outcomes }))
         yield* wakeSuccessors(accountId, batch, ownId)
         return DONE
       }
       case "Delay":
         if (step.mark !== null) {
-          yield* repo.park(ids, {
+          yield* repo.park(batch, {
             from,
             status: step.mark,
             eta: new Date(step.until),
@@ -78,7 +75,7 @@ export const applyStep = (
         }
         return delayUntil(step.until)
       case "WaitForCredentials":
-        yield* repo.park(ids, {
+        yield* repo.park(batch, {
           from,
           status: "waiting_reauth",
           eta: new Date(step.until),

@@ -18,7 +18,7 @@ import {
   onRefused,
   type Step
 } from "@cliq-mirror/core"
-import { type CommandRecord, CommandsQuery, CommandsRepo, type Held } from "@cliq-mirror/db"
+import { type Claim, type CommandRecord, CommandsQuery, CommandsRepo, type Held } from "@cliq-mirror/db"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import { Upstream } from "../Upstream.js"
 import { applyStep, DONE, delayUntil, type JobResult, settle } from "./Apply.js"
@@ -73,12 +73,25 @@ const lockEnd = (target: BudgetTarget, now: number) =>
     Effect.orElseSucceed(() => null)
   )
 
-/** Renews the lease of the claimed commands while `work` runs, so that only a dead attempt can be taken over. */
-const withLease = <A, E, R>(ids: ReadonlyArray<string>, timing: CommandTiming, work: Effect.Effect<A, E, R>) =>
+/**
+ * Renews the lease of the claimed commands while `work` runs, so that only a dead attempt can be taken over. Should
+ * renewals fail for longer than a lease, another attempt may take a command over: this attempt's writes then leave it
+ * alone (`Claim`), and the renewal says so.
+ */
+const withLease = <A, E, R>(claims: ReadonlyArray<Claim>, timing: CommandTiming, work: Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
     const every = Duration.millis(Math.max(50, Math.floor(timing.leaseMs / 3)))
-    const renew = repo.extendLease(ids, timing.leaseMs).pipe(
+    const renew = repo.extendLease(claims, timing.leaseMs).pipe(
+      Effect.flatMap(held =>
+        held < claims.length
+          ? Effect.logWarning("attempt no longer holds some of its commands", {
+              held,
+              claimed: claims.length,
+              command_ids: claims.map(c => c.id)
+            })
+          : Effect.void
+      ),
       Effect.catchAll(e => Effect.logWarning("lease renewal failed", { error: e.message })),
       Effect.delay(every),
       Effect.repeat(Schedule.forever)
@@ -194,7 +207,7 @@ export const attempt = (
         if (taken === undefined) return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
         mine = taken
       }
-      return yield* withLease([mine.id], timing, checkThenSend(account, mine, timing))
+      return yield* withLease([mine], timing, checkThenSend(account, mine, timing))
     }
     if (!claim.reclaim && mine.type === "mark_as_read") {
       // The slot first, then plan and claim in one turn: the call carries a full batch of what waits at that moment.
@@ -224,22 +237,13 @@ export const attempt = (
       // An attempt that broke inside the daemon (not an upstream answer) puts what it still holds back in the queue,
       // to be carried again by a full call: mark_as_read is idempotent, so a re-send is safe, and left running the
       // commands would each be reclaimed alone once their lease ran out.
-      const putBack = repo
-        .park(
-          batch.map(c => c.id),
-          { from: "running", status: "queued", eta: null, error: null }
+      const putBack = repo.park(batch, { from: "running", status: "queued", eta: null, error: null }).pipe(
+        Effect.zipRight(readd(0)),
+        Effect.catchAll(e =>
+          Effect.logWarning("carried commands not put back; their leases will", { error: e.message })
         )
-        .pipe(
-          Effect.zipRight(readd(0)),
-          Effect.catchAll(e =>
-            Effect.logWarning("carried commands not put back; their leases will", { error: e.message })
-          )
-        )
-      const sent = yield* withLease(
-        batch.map(c => c.id),
-        timing,
-        sendAndDecide(account, carrier, batch, decision, timing)
-      ).pipe(
+      )
+      const sent = yield* withLease(batch, timing, sendAndDecide(account, carrier, batch, decision, timing)).pipe(
         // What the call left unfinished (all of it when it is parked; those with attempts left when the carrier failed
         // for good) gets its jobs back, due when the carrier's step is (or at once: their rows say when they are due).
         Effect.tap(result =>
@@ -265,17 +269,10 @@ export const attempt = (
     if (own === undefined) {
       // Another job's call carries this command now: the slot goes back, and what this job took is left to its own jobs.
       yield* Effect.ignore(upstream.budget.refund(decision))
-      yield* repo.park(
-        claimed.map(c => c.id),
-        { from: "running", status: "queued", eta: null, error: null, refundAttempt: true }
-      )
+      yield* repo.park(claimed, { from: "running", status: "queued", eta: null, error: null, refundAttempt: true })
       // This job's command is in another attempt's call, which may yet park it unfinished: the job stays until then.
       return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
     }
     const batch = planned.flatMap(p => claimed.filter(c => c.id === p.id))
-    return yield* withLease(
-      batch.map(c => c.id),
-      timing,
-      sendAndDecide(account, own, batch, decision, timing)
-    )
+    return yield* withLease(batch, timing, sendAndDecide(account, own, batch, decision, timing))
   })

@@ -1,0 +1,108 @@
+import { BatchesRepo, CommandsQuery, CommandsRepo, Database } from "@cliq-mirror/db"
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { DatabaseTest } from "../support/layers.js"
+import { command } from "./harness.js"
+
+const Repos = Layer.mergeAll(
+  CommandsRepo.Default,
+  CommandsQuery.DefaultWithoutDependencies,
+  BatchesRepo.DefaultWithoutDependencies
+).pipe(Layer.provideMerge(DatabaseTest))
+const LEASE_MS = 60_000
+
+const intakeOne = (body: Record<string, unknown>) =>
+  Effect.flatMap(CommandsRepo, repo => repo.intake([command(body)], "default")).pipe(
+    Effect.map(accepted => accepted[0]!.command)
+  )
+
+/** The command's events of these types, oldest first. */
+const eventsOf = (id: string) =>
+  Effect.flatMap(Database, d =>
+    Effect.promise(
+      () => d.sql<Array<{ type: string }>>`select type from events where payload ->> 'command_id' = ${id} order by seq`
+    )
+  ).pipe(Effect.map(rows => rows.map(r => r.type)))
+
+/**
+ * An attempt lives on while its lease passes (renewals failing: a lock, a dead connection), and another attempt takes
+ * the command over. The first attempt's writes used to land whatever the row showed: it parked the command back to be
+ * claimed and sent a third time, or settled it while the new holder's call was in flight. Its writes now change only
+ * rows that still show its claim (docs/commands.md, "Decisions").
+ */
+layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
+  "an attempt's writes reach only what it still holds",
+  it => {
+    it.effect("an attempt whose lease passed neither renews, parks nor settles over the attempt that took over", () =>
+      Effect.gen(function* () {
+        const repo = yield* CommandsRepo
+        const queued = yield* intakeOne({ type: "update_title", chat_id: "owned", title: "T" })
+        const [first] = yield* repo.claim([queued.id], 1)
+        assert.strictEqual(first?.attempts, 1)
+        yield* Effect.sleep("20 millis")
+        const second = yield* repo.reclaimStalled(queued.id, LEASE_MS)
+        assert.strictEqual(second?.attempts, 2)
+
+        assert.strictEqual(yield* repo.extendLease([first!], LEASE_MS), 0)
+        assert.strictEqual(yield* repo.extendLease([second!], LEASE_MS), 1)
+        yield* repo.park([first!], { from: "running", status: "queued", eta: null, error: null, refundAttempt: true })
+        const afterPark = yield* repo.load(queued.id)
+        assert.strictEqual(afterPark?.status, "running")
+        assert.strictEqual(afterPark?.attempts, 2)
+
+        const stale = yield* repo.finish("default", {
+          outcomes: [{ command: first!, status: "failed", error: { code: "x", message: "stale" } }]
+        })
+        assert.deepStrictEqual(stale, [])
+        assert.strictEqual((yield* repo.load(queued.id))?.status, "running")
+        assert.deepStrictEqual(yield* eventsOf(queued.id), ["CommandRequested"])
+
+        const settled = yield* repo.finish("default", {
+          outcomes: [{ command: second!, status: "succeeded", result: { ok: true } }]
+        })
+        assert.deepStrictEqual(
+          settled.map(o => o.command.id),
+          [queued.id]
+        )
+        assert.strictEqual((yield* repo.load(queued.id))?.status, "succeeded")
+        assert.deepStrictEqual(yield* eventsOf(queued.id), ["CommandRequested", "CommandSucceeded"])
+      })
+    )
+
+    it.effect("an attempt from before an operator's retry does not settle the retried command", () =>
+      Effect.gen(function* () {
+        const repo = yield* CommandsRepo
+        const query = yield* CommandsQuery
+        const queued = yield* intakeOne({ type: "update_title", chat_id: "retried", title: "T" })
+        const [before] = yield* repo.claim([queued.id], LEASE_MS)
+        yield* repo.finish("default", {
+          outcomes: [{ command: before!, status: "failed", error: { code: "x", message: "gave up" } }]
+        })
+        yield* query.retry(queued.id)
+        const [after] = yield* repo.claim([queued.id], LEASE_MS)
+        // The same attempt count as before the retry: `retries` tells the two claims apart.
+        assert.strictEqual(after?.attempts, before?.attempts)
+        assert.strictEqual(yield* repo.extendLease([before!], LEASE_MS), 0)
+        assert.deepStrictEqual(
+          yield* repo.finish("default", { outcomes: [{ command: before!, status: "succeeded", result: null }] }),
+          []
+        )
+        assert.strictEqual((yield* repo.load(queued.id))?.status, "running")
+      })
+    )
+
+    it.effect("a failure decided from a read leaves a command cancelled meanwhile cancelled", () =>
+      Effect.gen(function* () {
+        const repo = yield* CommandsRepo
+        const batches = yield* BatchesRepo
+        const queued = yield* intakeOne({ type: "update_title", chat_id: "cancelled", title: "T" })
+        yield* batches.cancelCommand(queued.id)
+        const failed = yield* repo.finish("default", {
+          outcomes: [{ command: queued, status: "failed", error: { code: "unknown_account", message: "" } }]
+        })
+        assert.deepStrictEqual(failed, [])
+        assert.strictEqual((yield* repo.load(queued.id))?.status, "cancelled")
+      })
+    )
+  }
+)
