@@ -175,7 +175,9 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
   const observed = latestById(page.observed ?? [])
   const ids = chatIdsOf(page)
   const prevRows = await selectChatsForUpdate(tx, page.accountId, [...ids])
-  const prev = new Map(prevRows.map(r => [r.chatId, { state: stateFromRow(r), lastSeq: r.lastSeq }]))
+  const prev = new Map(
+    prevRows.map(r => [r.chatId, { state: stateFromRow(r), lastSeq: r.lastSeq, syncedAt: r.syncedAt }])
+  )
   const next = new Map<string, ChatState | undefined>()
   const pending: Array<{ chatId: string; event: ChatEvent }> = []
   const current = (id: string) => (next.has(id) ? next.get(id) : prev.get(id)?.state)
@@ -255,8 +257,14 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
 
   const now = new Date()
   const changed: Array<ChatInsert> = []
-  for (const [id, s] of next)
-    if (s !== undefined) changed.push(rowFromState(page.accountId, s, prev.get(id)?.lastSeq ?? 0, now))
+  // `synced_at` says when a listing last showed the chat (reconciliation finds removals by it): a row changed by a
+  // flag, a command's effect or a member list keeps it.
+  for (const [id, s] of next) {
+    if (s === undefined) continue
+    const before = prev.get(id)
+    const syncedAt = before === undefined || observed.has(id) ? now : before.syncedAt
+    changed.push(rowFromState(page.accountId, s, before?.lastSeq ?? 0, syncedAt))
+  }
   const unchangedObserved = [...observed.keys()].filter(id => !next.has(id))
   // Sent now and answered by the time the page commits (`commitPage` waits for them): no round trip of their own.
   const sideWrites: Array<PromiseLike<unknown>> = []

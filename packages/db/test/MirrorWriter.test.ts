@@ -345,4 +345,37 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
       assert.deepStrictEqual(check.differences, [])
     })
   )
+
+  // Reconciliation probes chats no listing showed since it began (`unconfirmedSince`): a row changed by a flag, a
+  // command's effect or a member list used to count as seen, so a chat removed upstream was found a cycle late.
+  it.effect("synced_at moves with observations only, not with flags, derived changes or member lists", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const db = yield* Database
+      const syncedAt = Effect.map(
+        db.use((_, sql) => sql<Array<{ t: string }>>`select synced_at::text as t from chats where account_id = 'seen'`),
+        rows => rows[0]!.t
+      )
+      yield* writer.apply({ accountId: "seen", observed: observe(chat("seen-1")) })
+      const observedAt = yield* syncedAt
+      yield* Effect.sleep("20 millis")
+      yield* writer.apply({ accountId: "seen", flags: [{ flag: "muted", value: true, chatIds: ["seen-1"] }] })
+      yield* writer.apply({
+        accountId: "seen",
+        derive: [{ chatId: "seen-1", derive: () => ({ type: "ChatPinned", payload: { last_modified_time: null } }) }]
+      })
+      yield* writer.apply({
+        accountId: "seen",
+        members: [{ chatId: "seen-1", members: [{ user_id: "u1", name: null, email_id: null }], fetchedAt: new Date() }]
+      })
+      const [row] = yield* db.use(
+        (_, sql) => sql`select pinned, muted, last_seq::int as last_seq from chats where account_id = 'seen'`
+      )
+      assert.deepStrictEqual({ ...row }, { pinned: true, muted: true, last_seq: 4 })
+      assert.strictEqual(yield* syncedAt, observedAt)
+      yield* Effect.sleep("20 millis")
+      yield* writer.apply({ accountId: "seen", observed: observe(chat("seen-1", { name: "Listed" })) })
+      assert.notStrictEqual(yield* syncedAt, observedAt)
+    })
+  )
 })
