@@ -1,4 +1,4 @@
-import { type ChatFlag, flagEventTypes } from "@cliq-mirror/core"
+import type { ChatFlag } from "@cliq-mirror/core"
 import { Effect } from "effect"
 import { Database } from "./Database.js"
 
@@ -18,20 +18,15 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
     const eventHead = database.use(async (_, sql) =>
       Number((await sql<Array<{ head: string }>>`select coalesce(max(seq), 0) as head from events`)[0]!.head)
     )
-    /**
-     * What a flag's settlement needs, in one statement: the account's chats that have the flag now, those whose flag
-     * some writer (a command, the hidden pass) set or cleared after event `since`, and the log's head now.
-     */
-    const flagState = (accountId: string, flag: ChatFlag, since: number) =>
+    /** What a flag's settlement needs, in one statement: the account's chats that have the flag now, and the log's head. */
+    const flagState = (accountId: string, flag: ChatFlag) =>
       database.use(async (_, sql) => {
-        const [row] = await sql.unsafe<Array<{ flagged: Array<string>; changed: Array<string>; head: string }>>(
+        const [row] = await sql.unsafe<Array<{ flagged: Array<string>; head: string }>>(
           `select array(select chat_id from chats where account_id = $1 and ${FLAG_COLUMNS[flag]}) as flagged,
-             array(select distinct chat_id from events where type = any($2::text[]) and seq > $3
-               and account_id = $1 and chat_id is not null) as changed,
              (select coalesce(max(seq), 0) from events) as head`,
-          [accountId, [...flagEventTypes(flag)], since]
+          [accountId]
         )
-        return { flagged: row!.flagged, changed: row!.changed, head: Number(row!.head) }
+        return { flagged: row!.flagged, head: Number(row!.head) }
       })
     /**
      * Chats not confirmed by any observation since `since` (candidates for a removal probe), in chat id order after

@@ -6,6 +6,7 @@ import {
   diffMembers,
   diffObservation,
   evolveChat,
+  flagEventTypes,
   type MemberInfo,
   type ObservedFields
 } from "@cliq-mirror/core"
@@ -28,16 +29,64 @@ export interface RejectedChat {
   readonly message: string
 }
 
-export interface FlagObservation {
+/**
+ * `since`, on what a listing or a fetch showed: the log's head (`MirrorQueries.eventHead`) read before it began. A chat
+ * whose flag (or member list) another writer — a command's settlement, another pass — changed after that event is left
+ * as that writer left it: its write is newer than what was seen. Checked under the chats' locks, so a write that
+ * commits while the page waits for them counts too. See docs/architecture.md, "Newer writes win".
+ */
+interface Seen {
+  readonly since?: number
+}
+
+export interface FlagObservation extends Seen {
   readonly flag: ChatFlag
   readonly value: boolean
   readonly chatIds: ReadonlyArray<string>
 }
 
-export interface MembersObservation {
+export interface MembersObservation extends Seen {
   readonly chatId: string
   readonly members: ReadonlyArray<MemberInfo>
   readonly fetchedAt: Date
+}
+
+const MEMBER_EVENT_TYPES: ReadonlyArray<ChatEvent["type"]> = ["MembersChanged"]
+
+/** Whether a write of one of `types` on `chatId` committed after event `since` (`newer`: from `newerWrites`). */
+type ChangedSince = (chatId: string, types: ReadonlyArray<string>, since: number | undefined) => boolean
+
+/**
+ * The events that may make parts of the page stale (`Seen`): of the chats of its guarded parts, the flag and member
+ * events after the oldest `since`. Sent right behind the chats' locks on the same connection, so it runs under them.
+ */
+const newerWrites = (tx: TxSql, page: PageWrite): Promise<ChangedSince> => {
+  const guarded = [
+    ...(page.flags ?? []).flatMap(f =>
+      f.since === undefined ? [] : [{ since: f.since, chatIds: f.chatIds, types: flagEventTypes(f.flag) }]
+    ),
+    ...(page.members ?? []).flatMap(m =>
+      m.since === undefined ? [] : [{ since: m.since, chatIds: [m.chatId], types: MEMBER_EVENT_TYPES }]
+    )
+  ]
+  if (guarded.length === 0) return Promise.resolve(() => false)
+  const since = Math.min(...guarded.map(g => g.since))
+  const chatIds = [...new Set(guarded.flatMap(g => g.chatIds))]
+  const types = [...new Set(guarded.flatMap(g => g.types))]
+  return tx<Array<{ chat_id: string; type: string; seq: string }>>`
+    select chat_id, type, seq from events
+    where account_id = ${page.accountId} and chat_id = any(${chatIds}) and seq > ${since} and type = any(${types})`
+    .execute()
+    .then(rows => {
+      const byChat = new Map<string, Array<{ type: string; seq: number }>>()
+      for (const r of rows) {
+        const list = byChat.get(r.chat_id) ?? []
+        list.push({ type: r.type, seq: Number(r.seq) })
+        byChat.set(r.chat_id, list)
+      }
+      return (chatId, types, after) =>
+        after !== undefined && (byChat.get(chatId) ?? []).some(e => e.seq > after && types.includes(e.type))
+    })
 }
 
 export interface PageWrite {
@@ -174,7 +223,12 @@ export interface PreparedPage {
 export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedPage> => {
   const observed = latestById(page.observed ?? [])
   const ids = chatIdsOf(page)
-  const prevRows = await selectChatsForUpdate(tx, page.accountId, [...ids])
+  const locked = selectChatsForUpdate(tx, page.accountId, [...ids])
+  const changedSince = newerWrites(tx, page)
+  // A failure surfaces from the first await; the other must not count as unhandled meanwhile.
+  changedSince.catch(() => undefined)
+  const prevRows = await locked
+  const newer = await changedSince
   const prev = new Map(
     prevRows.map(r => [r.chatId, { state: stateFromRow(r), lastSeq: r.lastSeq, syncedAt: r.syncedAt }])
   )
@@ -187,7 +241,9 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
   }
   for (const [chatId, o] of observed) for (const e of diffObservation(current(chatId), o.chat)) push(chatId, e)
   for (const f of page.flags ?? []) {
+    const types = flagEventTypes(f.flag)
     for (const chatId of f.chatIds) {
+      if (newer(chatId, types, f.since)) continue
       const s = current(chatId)
       const e = s && diffFlag(s, f.flag, f.value)
       if (e) push(chatId, e)
@@ -204,7 +260,7 @@ export const preparePage = async (tx: TxSql, page: PageWrite): Promise<PreparedP
     const e = s && d.derive(s)
     if (e) push(d.chatId, e)
   }
-  const lists = (page.members ?? []).filter(m => current(m.chatId))
+  const lists = (page.members ?? []).filter(m => current(m.chatId) && !newer(m.chatId, MEMBER_EVENT_TYPES, m.since))
   const stored =
     lists.length === 0
       ? new Map()

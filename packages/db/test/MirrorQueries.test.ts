@@ -1,5 +1,5 @@
 import { ChatDto, observedFields } from "@cliq-mirror/core"
-import { MirrorQueries, MirrorWriter } from "@cliq-mirror/db"
+import { Database, MirrorQueries, MirrorWriter } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { DatabaseTest } from "../../../test/support/layers.js"
@@ -13,30 +13,92 @@ const observe = (...ids: Array<string>) =>
 const TestLayer = Layer.mergeAll(MirrorWriter.Default, MirrorQueries.Default).pipe(Layer.provideMerge(DatabaseTest))
 
 layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorQueries", it => {
-  // A state pass settles a flag from listings that began at `since`: a flag written after that by a command or the
-  // hidden pass is newer than what the listings saw, and flagState names those chats so the settlement leaves them be.
-  it.effect("flagState: the flagged chats, those whose flag was written after `since`, and the log's head", () =>
+  it.effect("flagState: the account's flagged chats and the log's head", () =>
     Effect.gen(function* () {
       const writer = yield* MirrorWriter
       const queries = yield* MirrorQueries
       yield* writer.apply({ accountId: "acc", observed: observe("1", "2", "3") })
       yield* writer.apply({ accountId: "other", observed: observe("1") })
       yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: true, chatIds: ["2"] }] })
-      const since = yield* queries.eventHead
-      const before = yield* queries.flagState("acc", "muted", since)
-      assert.deepStrictEqual(before, { flagged: ["2"], changed: [], head: since })
+      yield* writer.apply({ accountId: "other", flags: [{ flag: "muted", value: true, chatIds: ["1"] }] })
+      assert.deepStrictEqual(yield* queries.flagState("acc", "muted"), {
+        flagged: ["2"],
+        head: yield* queries.eventHead
+      })
+    })
+  )
 
+  // A state pass settles a flag from listings that began at `since`; the hidden pass and the members pass apply what
+  // they read likewise. A flag or member list written after that by another writer (a command's settlement) is newer
+  // than what they saw: the page leaves those chats as that writer left them, checked under the chats' locks.
+  it.effect("a flag page with `since` leaves chats whose flag another writer changed after it", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const queries = yield* MirrorQueries
+      yield* writer.apply({ accountId: "acc", observed: observe("1", "2", "3", "4") })
+      yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: true, chatIds: ["2"] }] })
+      const since = yield* queries.eventHead
+      // Newer writes, as a command's settlement makes them: 3 muted, 2 unmuted; 1 pinned (another flag); another
+      // account's chat 4 muted.
       yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: true, chatIds: ["3"] }] })
       yield* writer.apply({ accountId: "acc", flags: [{ flag: "muted", value: false, chatIds: ["2"] }] })
       yield* writer.apply({ accountId: "acc", flags: [{ flag: "pinned", value: true, chatIds: ["1"] }] })
-      yield* writer.apply({ accountId: "other", flags: [{ flag: "muted", value: true, chatIds: ["1"] }] })
-      const after = yield* queries.flagState("acc", "muted", since)
-      assert.deepStrictEqual(after.flagged, ["3"])
-      assert.sameMembers(after.changed, ["2", "3"])
-      assert.isAbove(after.head, since)
-      assert.strictEqual(after.head, yield* queries.eventHead)
-      // From the new head on, nothing changed since.
-      assert.deepStrictEqual((yield* queries.flagState("acc", "muted", after.head)).changed, [])
+      yield* writer.apply({ accountId: "other", observed: observe("4") })
+      yield* writer.apply({ accountId: "other", flags: [{ flag: "muted", value: true, chatIds: ["4"] }] })
+      // The listings (begun at `since`) showed 1, 2 and 4 muted and not 3.
+      yield* writer.apply({
+        accountId: "acc",
+        flags: [
+          { flag: "muted", value: true, chatIds: ["1", "2", "4"], since },
+          { flag: "muted", value: false, chatIds: ["3"], since }
+        ]
+      })
+      assert.sameMembers((yield* queries.flagState("acc", "muted")).flagged, ["1", "3", "4"])
+      // Listings begun after the newer writes settle them.
+      const later = yield* queries.eventHead
+      yield* writer.apply({
+        accountId: "acc",
+        flags: [
+          { flag: "muted", value: true, chatIds: ["2"], since: later },
+          { flag: "muted", value: false, chatIds: ["1", "3", "4"], since: later }
+        ]
+      })
+      assert.deepStrictEqual((yield* queries.flagState("acc", "muted")).flagged, ["2"])
+    })
+  )
+
+  it.effect("a member list with `since` leaves a chat whose members another writer changed after it", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const queries = yield* MirrorQueries
+      const member = (user_id: string) => ({ user_id, name: null, email_id: null })
+      const membersOf = Effect.flatMap(Database, db =>
+        db.use(
+          (_, sql) => sql<Array<{ user_id: string }>>`
+          select user_id from chat_members where account_id = 'm' and chat_id = 'm1' order by user_id`
+        )
+      ).pipe(Effect.map(rows => rows.map(r => r.user_id)))
+      yield* writer.apply({ accountId: "m", observed: observe("m1") })
+      yield* writer.apply({
+        accountId: "m",
+        members: [{ chatId: "m1", members: [member("a")], fetchedAt: new Date() }]
+      })
+      // The members pass fetches the list (a only), then a command adds b and settles before the list is applied.
+      const since = yield* queries.eventHead
+      const fetchedAt = new Date()
+      yield* writer.apply({
+        accountId: "m",
+        members: [{ chatId: "m1", members: [member("a"), member("b")], fetchedAt: new Date() }]
+      })
+      yield* writer.apply({ accountId: "m", members: [{ chatId: "m1", members: [member("a")], fetchedAt, since }] })
+      assert.deepStrictEqual(yield* membersOf, ["a", "b"])
+      // A list fetched after the command's write applies.
+      const later = yield* queries.eventHead
+      yield* writer.apply({
+        accountId: "m",
+        members: [{ chatId: "m1", members: [member("a")], fetchedAt: new Date(), since: later }]
+      })
+      assert.deepStrictEqual(yield* membersOf, ["a"])
     })
   )
 })

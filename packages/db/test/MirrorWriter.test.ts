@@ -368,10 +368,13 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorWr
         accountId: "seen",
         members: [{ chatId: "seen-1", members: [{ user_id: "u1", name: null, email_id: null }], fetchedAt: new Date() }]
       })
-      const [row] = yield* db.use(
-        (_, sql) => sql`select pinned, muted, last_seq::int as last_seq from chats where account_id = 'seen'`
+      const types = yield* db.use(
+        (_, sql) => sql<Array<{ type: string }>>`select type from events where account_id = 'seen' order by seq`
       )
-      assert.deepStrictEqual({ ...row }, { pinned: true, muted: true, last_seq: 4 })
+      assert.deepStrictEqual(
+        types.map(t => t.type),
+        ["ChatDiscovered", "ChatMuted", "ChatPinned", "MembersChanged"]
+      )
       assert.strictEqual(yield* syncedAt, observedAt)
       yield* Effect.sleep("20 millis")
       yield* writer.apply({ accountId: "seen", observed: observe(chat("seen-1", { name: "Listed" })) })

@@ -1,5 +1,12 @@
 import { type Account, type ChatFlag, Limits, type ListChatsParams } from "@cliq-mirror/core"
-import { MirrorQueries, MirrorWriter, type ObservedChat, type RejectedChat, SyncStateRepo } from "@cliq-mirror/db"
+import {
+  type FlagObservation,
+  MirrorQueries,
+  MirrorWriter,
+  type ObservedChat,
+  type RejectedChat,
+  SyncStateRepo
+} from "@cliq-mirror/db"
 import { Effect } from "effect"
 import { Upstream } from "../Upstream.js"
 import { listingKey, sortPage } from "./ChatItems.js"
@@ -74,21 +81,18 @@ const listingPage = Effect.fn("StateFlags.listingPage")(function* (
 
 /**
  * What a flag's complete listings settle: chats present get the flag, mirrored chats absent lose it — except chats
- * whose flag another writer (a command's settlement, the hidden pass) changed after the listings began: that write is
- * newer than what the listings saw, and the next settlement looks at them again.
+ * whose flag another writer (a command's settlement, the hidden pass) changed after event `since`, read before the
+ * listings began: that write is newer than what the listings saw (checked as the page commits: `Seen` in PageWrite).
  */
 export const flagSettlement = (
   flag: ChatFlag,
   present: ReadonlySet<string>,
   flagged: ReadonlyArray<string>,
-  changed: ReadonlyArray<string>
-): Array<{ flag: ChatFlag; value: boolean; chatIds: Array<string> }> => {
-  const newer = new Set(changed)
-  return [
-    { flag, value: true, chatIds: [...present].filter(id => !newer.has(id)) },
-    { flag, value: false, chatIds: flagged.filter(id => !present.has(id) && !newer.has(id)) }
-  ]
-}
+  since: number
+): Array<FlagObservation> => [
+  { flag, value: true, chatIds: [...present], since },
+  { flag, value: false, chatIds: flagged.filter(id => !present.has(id)), since }
+]
 
 /**
  * Settles a flag from its complete listings (`flagSettlement`), written in one page with what the listings showed of
@@ -103,12 +107,12 @@ const settleFlag = Effect.fn("StateFlags.settleFlag")(function* (
 ) {
   const writer = yield* MirrorWriter
   const queries = yield* MirrorQueries
-  const state = yield* queries.flagState(account.id, flag, at.since ?? 0)
+  const state = yield* queries.flagState(account.id, flag)
   yield* writer.apply({
     accountId: account.id,
     observed: at.observed,
     rejected: at.rejected,
-    flags: flagSettlement(flag, at.present, state.flagged, state.changed),
+    flags: flagSettlement(flag, at.present, state.flagged, at.since ?? 0),
     cursor: last
       ? { stream: STATE, cursor: {}, status: "idle", success: true }
       : { stream: STATE, cursor: { settled: flag }, status: "listing" }
@@ -173,13 +177,16 @@ export const targetedStates = Effect.fn("StateFlags.targeted")(function* (
   chatIds: ReadonlyArray<string>
 ) {
   const writer = yield* MirrorWriter
+  const queries = yield* MirrorQueries
   for (let i = 0; i < chatIds.length; i += Limits.listLimitMax) {
     const batch = chatIds.slice(i, i + Limits.listLimitMax)
+    // A flag some writer (a command's settlement) changes while these listings run is newer than what they show.
+    const since = yield* queries.eventHead
     const closed = yield* listedAmong(account, batch, { closed: true })
     const open = batch.filter(id => !closed.has(id))
-    const flags: Array<{ flag: ChatFlag; value: boolean; chatIds: Array<string> }> = [
-      { flag: "closed", value: true, chatIds: [...closed] },
-      { flag: "closed", value: false, chatIds: open }
+    const flags: Array<FlagObservation> = [
+      { flag: "closed", value: true, chatIds: [...closed], since },
+      { flag: "closed", value: false, chatIds: open, since }
     ]
     const none = Effect.succeed(new Set<string>())
     const listed = yield* Effect.forEach(
@@ -197,8 +204,8 @@ export const targetedStates = Effect.fn("StateFlags.targeted")(function* (
     TARGETED_FLAGS.forEach((flag, i) => {
       const has = new Set([...listed[i]![0], ...listed[i]![1]])
       flags.push(
-        { flag, value: true, chatIds: [...has] },
-        { flag, value: false, chatIds: batch.filter(id => !has.has(id)) }
+        { flag, value: true, chatIds: [...has], since },
+        { flag, value: false, chatIds: batch.filter(id => !has.has(id)), since }
       )
     })
     yield* writer.apply({ accountId: account.id, flags })
