@@ -31,7 +31,7 @@ const eventsOf = (id: string) =>
  * rows that still show its claim (docs/commands.md, "Decisions").
  */
 layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
-  "an attempt's writes reach only what it still holds",
+  "a writer's writes reach only what it still holds",
   it => {
     it.effect("an attempt whose lease passed neither renews, parks nor settles over the attempt that took over", () =>
       Effect.gen(function* () {
@@ -102,6 +102,32 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
         })
         assert.deepStrictEqual(failed, [])
         assert.strictEqual((yield* repo.load(queued.id))?.status, "cancelled")
+      })
+    )
+    // The relay reads the commands without a job, adds their jobs, then marks them. A command settled by another job's
+    // call and retried by the operator in between needs a new job: marked from the old read, it waited for the sweeper.
+    it.effect("the relay's mark leaves a command retried since it was read for the next round", () =>
+      Effect.gen(function* () {
+        const repo = yield* CommandsRepo
+        const query = yield* CommandsQuery
+        const queued = yield* intakeOne({ type: "update_title", chat_id: "relayed", title: "T" })
+        const read = (yield* repo.unenqueued(100)).find(c => c.id === queued.id)!
+        const [claimed] = yield* repo.claim([queued.id], LEASE_MS)
+        yield* repo.finish("default", {
+          outcomes: [{ command: claimed!, status: "failed", error: { code: "x", message: "gave up" } }]
+        })
+        yield* query.retry(queued.id)
+        yield* repo.markEnqueued([read])
+        assert.include(
+          (yield* repo.unenqueued(100)).map(c => c.id),
+          queued.id
+        )
+        const again = (yield* repo.unenqueued(100)).find(c => c.id === queued.id)!
+        yield* repo.markEnqueued([again])
+        assert.notInclude(
+          (yield* repo.unenqueued(100)).map(c => c.id),
+          queued.id
+        )
       })
     )
   }

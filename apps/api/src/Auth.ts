@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto"
+import { hash, timingSafeEqual } from "node:crypto"
 import { HttpApiMiddleware, HttpApiSecurity, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Redacted } from "effect"
 import { ApiTokens } from "./Config.js"
@@ -10,7 +10,8 @@ export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("@cliq
 }) {}
 
 const MAX_TOKEN_LENGTH = 4096
-export const digest = (value: string) => createHash("sha256").update(value, "utf8").digest()
+// One-shot `crypto.hash` (Node >= 20.12): the same SHA-256 as createHash().update().digest() without the Hash object.
+export const digest = (value: string): Buffer => hash("sha256", value, "buffer")
 
 /** True when `candidate` equals one of `accepted`; every token is compared, in constant time over equal-length digests. */
 export const matchesAny = (candidate: string, accepted: ReadonlyArray<Buffer>): boolean => {

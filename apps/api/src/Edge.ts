@@ -9,7 +9,7 @@ import {
   HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
-import { Cause, Clock, Effect, Option } from "effect"
+import { Cause, Effect, Option } from "effect"
 import { Api } from "./Api.js"
 import {
   type ApiError,
@@ -107,25 +107,30 @@ export const EdgeLive = HttpApiBuilder.middleware(
                 renderError(Internal.instance)
               )
           })
-    // Per request: a few plain steps (no generator), since this runs in front of every route.
+    // Per request: a few plain steps (no generator), since this runs in front of every route. The latency is read
+    // from `performance.now()` (monotonic) inside them rather than by two Clock effects.
     return app =>
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, request =>
-        Effect.flatMap(Clock.currentTimeMillis, started => {
-          const length = Number(request.headers["content-length"] ?? "0")
-          const answered =
-            length > MAX_BODY_BYTES
-              ? Effect.succeed(renderError(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`)))
-              : Effect.catchAllCause(
-                  // No GET route reads a body: the limit is set only where one can be read.
-                  request.method === "GET"
-                    ? app
-                    : HttpIncomingMessage.withMaxBodySize(app, Option.some(MAX_BODY_BYTES)),
-                  renderFailure(request)
-                )
-          return Effect.tap(answered, response =>
-            countRequest(routeOf(request.method, pathOf(request.url)), request.method, response.status, started)
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, request => {
+        const started = performance.now()
+        const length = Number(request.headers["content-length"] ?? "0")
+        const answered =
+          length > MAX_BODY_BYTES
+            ? Effect.succeed(renderError(PayloadTooLarge.of(`request body exceeds ${MAX_BODY_BYTES} bytes`)))
+            : Effect.catchAllCause(
+                // No GET route reads a body: the limit is set only where one can be read.
+                request.method === "GET" ? app : HttpIncomingMessage.withMaxBodySize(app, Option.some(MAX_BODY_BYTES)),
+                renderFailure(request)
+              )
+        return Effect.tap(answered, response =>
+          Effect.sync(() =>
+            countRequest(
+              routeOf(request.method, pathOf(request.url)),
+              request.method,
+              response.status,
+              performance.now() - started
+            )
           )
-        })
-      )
+        )
+      })
   })
 )

@@ -412,15 +412,24 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
     /** Unfinished and not yet handed to the queue (the outbox). */
     const unenqueued = (limit: number) => select(isNull(commands.enqueuedAt), limit)
 
-    const markEnqueued = (ids: ReadonlyArray<string>) =>
-      ids.length === 0
+    /**
+     * Marks commands handed to the queue, as the relay read them: a command retried since (settled and put back by
+     * the operator while the relay worked) needs its new job and stays unmarked for the next round.
+     */
+    const markEnqueued = (relayed: ReadonlyArray<Pick<CommandRecord, "id" | "retries">>) =>
+      relayed.length === 0
         ? Effect.void
         : database
             .use(db =>
               db
                 .update(commands)
                 .set({ enqueuedAt: sql`now()` })
-                .where(inArray(commands.id, [...ids]))
+                .where(
+                  sql`(${commands.id}, ${commands.retries}) in (${sql.join(
+                    relayed.map(c => sql`(${c.id}::uuid, ${c.retries}::int)`),
+                    sql`, `
+                  )})`
+                )
             )
             .pipe(Effect.asVoid)
 

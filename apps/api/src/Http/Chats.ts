@@ -1,10 +1,11 @@
 import { type ChatFilters, ChatsQuery } from "@cliq-mirror/db/ChatsQuery"
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Api } from "../Api.js"
 import { decodeCursor, encodeCursor, filtersFingerprint } from "../Cursor.js"
 import { type ChatPage, toChatJson, toMembersDto } from "../Dto/Chat.js"
 import { NotFound } from "../Errors.js"
+import { jsonResponse } from "../Json.js"
 import { DEFAULT_LIMIT, type ListChatsParams } from "../Params.js"
 
 const filtersOf = (p: ListChatsParams): ChatFilters => ({
@@ -43,7 +44,7 @@ export const ChatsLive = HttpApiBuilder.group(Api, "chats", handlers =>
             data: page.rows.map(toChatJson),
             next_cursor: Option.getOrNull(Option.map(page.next, key => encodeCursor(key, fingerprint)))
           }
-          return HttpServerResponse.unsafeJson(body)
+          return jsonResponse(body)
         }).pipe(Effect.catchTag("DbError", Effect.die))
       )
       .handle("getChat", ({ path, urlParams }) =>
@@ -52,7 +53,7 @@ export const ChatsLive = HttpApiBuilder.group(Api, "chats", handlers =>
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.fail(chatNotFound(path.chat_id, urlParams.account_id)),
-              onSome: row => Effect.succeed(HttpServerResponse.unsafeJson(toChatJson(row)))
+              onSome: row => Effect.succeed(jsonResponse(toChatJson(row)))
             })
           )
         )

@@ -26,7 +26,7 @@ export const relayOnce = Effect.gen(function* () {
     const settled = yield* Effect.filter(pending, c =>
       c.retries === 0 || isFinal(c.status) ? Effect.succeed(true) : queue.isPending(c.id)
     )
-    yield* repo.markEnqueued(settled.map(c => c.id))
+    yield* repo.markEnqueued(settled)
     total += settled.length
     if (pending.length < BATCH || settled.length === 0) return total
   }
