@@ -287,7 +287,15 @@ const runSize = (n: number) =>
         apiPort,
         PROFILE === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", resolve(PROFILE)]
       )
-      yield* serverProcess("bare", "bench/support/ReadApiBare.ts", [database.url, String(barePort)], {}, barePort)
+      // With --profile the bare server is profiled too, into <dir>/bare, to compare the two per request.
+      yield* serverProcess(
+        "bare",
+        "bench/support/ReadApiBare.ts",
+        [database.url, String(barePort)],
+        {},
+        barePort,
+        PROFILE === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", join(resolve(PROFILE), "bare")]
+      )
       const rows: Array<Array<string>> = []
       for (const mix of mixes(ids).filter(m => ONLY === undefined || m.name.startsWith(ONLY))) {
         yield* load(apiPort, mix, WARMUP_SECONDS)
