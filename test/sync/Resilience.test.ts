@@ -1,3 +1,4 @@
+import { SyncStateRepo } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Option } from "effect"
 import { Accounts } from "../../apps/daemon/src/Accounts.js"
@@ -147,6 +148,50 @@ layer(syncHarness({ chats: 1200, users: 3, seed: 23 }, { POLL_INTERVAL_MS: "200"
       assert.isAtMost(lists.length, 7 * Math.ceil(handled / 100))
       yield* mirrorMatchesTruth
       assert.strictEqual(yield* hiddenPass(acc), 0, "the queue is empty once applied")
+    })
+  )
+
+  // The incremental stream queues a page's chats before the page commits: a hidden pass run between the two (by its
+  // own timer, during a long walk) found the chat not mirrored, applied nothing and dequeued it, so a new chat's mute
+  // waited for the state pass.
+  it.effect("a queued chat not mirrored yet waits for the next hidden pass; one never mirrored leaves after two", () =>
+    Effect.gen(function* () {
+      const acc = yield* account
+      const sim = yield* Simulator
+      const repo = yield* SyncStateRepo
+      yield* incrementalPass(acc, OVERLAP)
+      const mine = sim.state.accounts()[0]!.userId
+      const others = sim.state
+        .people()
+        .filter(p => p.active && !p.account && !p.guest)
+        .map(p => p.userId)
+      const fresh = sim.state.createChat({
+        chatType: "group_chat",
+        title: "Fresh",
+        participantIds: [mine, ...others.slice(0, 2)],
+        creatorId: mine
+      })
+      sim.state.setUserState(fresh.chatId, { userIndex: 0, muted: true })
+      // Queued as the incremental stream queues a page's chats; the page has not committed.
+      yield* repo.enqueue(acc.id, HIDDEN, [fresh.chatId, "never-mirrored"])
+      const queuedIds = sql(
+        s => s<Array<{ id: string }>>`
+        select jsonb_array_elements_text(cursor->'pending') as id from sync_state
+        where account_id = ${acc.id} and stream = ${HIDDEN}`
+      ).pipe(Effect.map(rows => rows.map(r => r.id)))
+      const pass = hiddenPass(acc)
+      assert.strictEqual(yield* pass, 0)
+      assert.includeMembers(yield* queuedIds, [fresh.chatId, "never-mirrored"])
+      yield* incrementalPass(acc, OVERLAP)
+      assert.isAtLeast(yield* pass, 1)
+      assert.deepStrictEqual(yield* queuedIds, [])
+      const [row] = yield* sql(
+        s =>
+          s<
+            Array<{ muted: boolean }>
+          >`select muted from chats where account_id = ${acc.id} and chat_id = ${fresh.chatId}`
+      )
+      assert.strictEqual(row?.muted, true)
     })
   )
 

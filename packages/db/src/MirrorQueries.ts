@@ -43,6 +43,14 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
             order by chat_id limit ${limit}`
         ).map(r => r.chat_id)
       )
+    /** Of these chats, those the mirror holds. */
+    const mirrored = (accountId: string, chatIds: ReadonlyArray<string>) =>
+      database.use(async (_, sql) =>
+        (
+          await sql<Array<{ chat_id: string }>>`
+            select chat_id from chats where account_id = ${accountId} and chat_id = any(${chatIds as Array<string>})`
+        ).map(r => r.chat_id)
+      )
     /** New chats and chats whose participant count moved since their members were fetched; most recent first. */
     const needingMembers = (accountId: string, limit: number) =>
       database.use(async (_, sql) =>
@@ -70,6 +78,7 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
       flagState: Effect.fn("MirrorQueries.flagState")(flagState),
       unconfirmedSince: Effect.fn("MirrorQueries.unconfirmedSince")(unconfirmedSince),
       needingMembers: Effect.fn("MirrorQueries.needingMembers")(needingMembers),
+      mirrored: Effect.fn("MirrorQueries.mirrored")(mirrored),
       rejectedIds: Effect.fn("MirrorQueries.rejectedIds")(rejectedIds)
     } as const
   })

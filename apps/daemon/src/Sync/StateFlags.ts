@@ -214,15 +214,30 @@ export const targetedStates = Effect.fn("StateFlags.targeted")(function* (
 })
 
 /**
- * Takes the chats the incremental stream saw move (queued in sync_state by `queueChanged`) and learns their hidden
- * states; the ids leave the queue only once applied, so a failure or a restart loses none.
+ * Takes the chats the incremental stream saw move (queued in sync_state by the incremental pass, `SyncStateRepo.enqueue`) and learns their hidden
+ * states; the ids leave the queue only once applied, so a failure or a restart loses none. The incremental stream
+ * queues a page's chats before the page commits: a chat not mirrored yet (its page still in flight) is neither listed
+ * nor dequeued, and waits for the next pass; not mirrored at that one either (its item was rejected, say), it leaves
+ * the queue, and the state pass covers it.
  */
-export const hiddenPass = Effect.fn("StateFlags.hiddenPass")(function* (account: Account) {
-  const repo = yield* SyncStateRepo
-  // The ids with the queue's gen: the dequeue keeps any of them enqueued again while this pass lists (SyncStateRepo).
-  const { ids, gen } = yield* repo.queued(account.id, HIDDEN)
-  if (ids.length === 0) return 0
-  yield* targetedStates(account, ids)
-  yield* repo.dequeue(account.id, HIDDEN, ids, gen)
-  return ids.length
-})
+export const hiddenPass = (account: Account) => {
+  // The queued chats this pass found not mirrored, for the next pass.
+  let unmirrored = new Set<string>()
+  return Effect.gen(function* () {
+    const repo = yield* SyncStateRepo
+    const queries = yield* MirrorQueries
+    // The ids with the queue's gen: the dequeue keeps any of them enqueued again while this pass lists (SyncStateRepo).
+    const { ids, gen } = yield* repo.queued(account.id, HIDDEN)
+    if (ids.length === 0) {
+      unmirrored = new Set()
+      return 0
+    }
+    const mirrored = new Set(yield* queries.mirrored(account.id, ids))
+    const listed = ids.filter(id => mirrored.has(id))
+    const absent = ids.filter(id => !mirrored.has(id))
+    yield* targetedStates(account, listed)
+    yield* repo.dequeue(account.id, HIDDEN, [...listed, ...absent.filter(id => unmirrored.has(id))], gen)
+    unmirrored = new Set(absent.filter(id => !unmirrored.has(id)))
+    return listed.length
+  }).pipe(Effect.withSpan("StateFlags.hiddenPass"))
+}
