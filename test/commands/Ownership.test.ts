@@ -1,6 +1,8 @@
 import { BatchesRepo, CommandsQuery, CommandsRepo, Database } from "@cliq-mirror/db"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
+import { withLease } from "../../apps/daemon/src/Commands/Attempt.js"
+import { commandTiming } from "../../apps/daemon/src/Commands/Timing.js"
 import { DatabaseTest } from "../support/layers.js"
 import { command } from "./harness.js"
 
@@ -128,6 +130,34 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
           (yield* repo.unenqueued(100)).map(c => c.id),
           queued.id
         )
+      })
+    )
+
+    // Renewals failing for longer than a lease (a lock, a dead connection) while the attempt waits for its slot: another
+    // process takes the command over. The attempt used to go on and send it a second time.
+    it.effect("an attempt stops, unsent, when its renewal finds another attempt took its command over", () =>
+      Effect.gen(function* () {
+        const repo = yield* CommandsRepo
+        const db = yield* Database
+        const timing = { ...commandTiming(1), leaseMs: 150 }
+        const queued = yield* intakeOne({ type: "update_title", chat_id: "taken-over", title: "T" })
+        const [held] = yield* repo.claim([queued.id], timing.leaseMs)
+        let sent = false
+        const slowCall = Effect.sleep("5 seconds").pipe(
+          Effect.andThen(() => (sent = true)),
+          Effect.as("sent")
+        )
+        // Renewals go on while nothing takes the command: the work ends as it would.
+        assert.strictEqual(
+          yield* withLease([held!], timing, Effect.sleep("200 millis").pipe(Effect.as("done")), Effect.succeed("x")),
+          "done"
+        )
+        const attempt = yield* Effect.fork(withLease([held!], timing, slowCall, Effect.succeed("stopped")))
+        yield* Effect.sleep("30 millis")
+        // What `reclaimStalled` does once the lease has passed: another attempt counts itself in.
+        yield* Effect.promise(() => db.sql`update commands set attempts = attempts + 1 where id = ${queued.id}`)
+        assert.strictEqual(yield* Fiber.join(attempt).pipe(Effect.timeout("2 seconds")), "stopped")
+        assert.isFalse(sent)
       })
     )
   }

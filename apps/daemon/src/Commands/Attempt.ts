@@ -19,7 +19,7 @@ import {
   type Step
 } from "@cliq-mirror/core"
 import { type Claim, type CommandRecord, CommandsQuery, CommandsRepo, type Held } from "@cliq-mirror/db"
-import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Option, Schedule } from "effect"
 import { Upstream } from "../Upstream.js"
 import { applyStep, DONE, delayUntil, type JobResult, settle } from "./Apply.js"
 import { CommandQueue } from "./CommandQueue.js"
@@ -75,21 +75,29 @@ const lockEnd = (target: BudgetTarget, now: number) =>
 
 /**
  * Renews the lease of the claimed commands while `work` runs, so that only a dead attempt can be taken over. Should
- * renewals fail for longer than a lease, another attempt may take a command over: this attempt's writes then leave it
- * alone (`Claim`), and the renewal says so.
+ * renewals fail for longer than a lease (a lock, a dead connection), another process may take a command over: the
+ * first renewal that answers again finds it no longer held, and the attempt stops where it is — before its call when
+ * it has not sent yet, so the command is not sent twice — and ends as `lost` says. What it wrote or writes leaves the
+ * new holder's rows alone anyway (`Claim`).
  */
-const withLease = <A, E, R>(claims: ReadonlyArray<Claim>, timing: CommandTiming, work: Effect.Effect<A, E, R>) =>
+export const withLease = <A, E, R>(
+  claims: ReadonlyArray<Claim>,
+  timing: CommandTiming,
+  work: Effect.Effect<A, E, R>,
+  lost: Effect.Effect<A>
+) =>
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
+    const gone = yield* Deferred.make<void>()
     const every = Duration.millis(Math.max(50, Math.floor(timing.leaseMs / 3)))
     const renew = repo.extendLease(claims, timing.leaseMs).pipe(
       Effect.flatMap(held =>
         held < claims.length
-          ? Effect.logWarning("attempt no longer holds some of its commands", {
+          ? Effect.logWarning("another attempt took over commands of this one: it stops", {
               held,
               claimed: claims.length,
               command_ids: claims.map(c => c.id)
-            })
+            }).pipe(Effect.zipRight(Deferred.succeed(gone, undefined)))
           : Effect.void
       ),
       Effect.catchAll(e => Effect.logWarning("lease renewal failed", { error: e.message })),
@@ -97,8 +105,12 @@ const withLease = <A, E, R>(claims: ReadonlyArray<Claim>, timing: CommandTiming,
       Effect.repeat(Schedule.forever)
     )
     yield* Effect.forkScoped(renew)
-    return yield* work
+    return yield* Effect.raceFirst(work, Effect.zipRight(Deferred.await(gone), lost))
   }).pipe(Effect.scoped)
+
+/** The job stays, to look again at a command another attempt holds (or took over) once that attempt may be done. */
+const lookAgain = (timing: CommandTiming) =>
+  Effect.map(Clock.currentTimeMillis, now => delayUntil(now + timing.orderPollMs))
 
 const next = (attempts: number, timing: CommandTiming) =>
   Effect.map(backoffAfter(attempts, timing.timeScale), backoff => ({ backoffMs: Duration.toMillis(backoff), timing }))
@@ -197,17 +209,17 @@ export const attempt = (
     let mine = command
     if (claim.reclaim) {
       const taken = yield* repo.reclaimStalled(command.id, timing.leaseMs)
-      if (taken === undefined) return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+      if (taken === undefined) return yield* lookAgain(timing)
       mine = taken
     }
     if (claim.verifyFirst) {
       if (!claim.reclaim) {
         const [taken] = yield* repo.claim([command.id], timing.leaseMs)
         // Another attempt holds it: this job stays, so that the command still has one if that attempt parks it.
-        if (taken === undefined) return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+        if (taken === undefined) return yield* lookAgain(timing)
         mine = taken
       }
-      return yield* withLease([mine], timing, checkThenSend(account, mine, timing))
+      return yield* withLease([mine], timing, checkThenSend(account, mine, timing), lookAgain(timing))
     }
     if (!claim.reclaim && mine.type === "mark_as_read") {
       // The slot first, then plan and claim in one turn: the call carries a full batch of what waits at that moment.
@@ -221,7 +233,7 @@ export const attempt = (
         // Nothing waits (another call carries this command): the slot goes back, the job stays until that call ends,
         // which may yet park it unfinished.
         yield* Effect.ignore(upstream.budget.refund(decision))
-        return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+        return yield* lookAgain(timing)
       }
       // The carried commands' own jobs would each be fetched only to find their command running: they are removed now
       // and added back (due when the batch is) if the call leaves them unfinished. A process dying before that leaves
@@ -234,16 +246,21 @@ export const attempt = (
         ).pipe(
           Effect.catchAll(e => Effect.logWarning("carried jobs not re-added; the sweeper will", { error: e.message }))
         )
-      // An attempt that broke inside the daemon (not an upstream answer) puts what it still holds back in the queue,
-      // to be carried again by a full call: mark_as_read is idempotent, so a re-send is safe, and left running the
-      // commands would each be reclaimed alone once their lease ran out.
+      // An attempt that broke inside the daemon (not an upstream answer), or that another process took commands of,
+      // puts what it still holds back in the queue, to be carried again by a full call: mark_as_read is idempotent, so
+      // a re-send is safe, and left running the commands would each be reclaimed alone once their lease ran out.
       const putBack = repo.park(batch, { from: "running", status: "queued", eta: null, error: null }).pipe(
         Effect.zipRight(readd(0)),
         Effect.catchAll(e =>
           Effect.logWarning("carried commands not put back; their leases will", { error: e.message })
         )
       )
-      const sent = yield* withLease(batch, timing, sendAndDecide(account, carrier, batch, decision, timing)).pipe(
+      const sent = yield* withLease(
+        batch,
+        timing,
+        sendAndDecide(account, carrier, batch, decision, timing),
+        Effect.zipRight(putBack, lookAgain(timing))
+      ).pipe(
         // What the call left unfinished (all of it when it is parked; those with attempts left when the carrier failed
         // for good) gets its jobs back, due when the carrier's step is (or at once: their rows say when they are due).
         Effect.tap(result =>
@@ -254,7 +271,7 @@ export const attempt = (
         Effect.onError(() => putBack)
       )
       // Carrying others while this command is in another call: the job waits for that call as above.
-      return own === undefined ? delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs) : sent
+      return own === undefined ? yield* lookAgain(timing) : sent
     }
     const planned = claim.reclaim ? [mine] : yield* planBatch(mine)
     const decision = yield* slotFor(account, mine, timing)
@@ -271,8 +288,8 @@ export const attempt = (
       yield* Effect.ignore(upstream.budget.refund(decision))
       yield* repo.park(claimed, { from: "running", status: "queued", eta: null, error: null, refundAttempt: true })
       // This job's command is in another attempt's call, which may yet park it unfinished: the job stays until then.
-      return delayUntil((yield* Clock.currentTimeMillis) + timing.orderPollMs)
+      return yield* lookAgain(timing)
     }
     const batch = planned.flatMap(p => claimed.filter(c => c.id === p.id))
-    return yield* withLease(batch, timing, sendAndDecide(account, own, batch, decision, timing))
+    return yield* withLease(batch, timing, sendAndDecide(account, own, batch, decision, timing), lookAgain(timing))
   })
