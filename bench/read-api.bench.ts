@@ -1,6 +1,8 @@
 // npm run bench -- read-api [--sizes 100000,1000000] [--seconds 10] [--quick] [--mix <name prefix>] [--profile <dir>]
 //   [--database <url>]: measure against a database seeded by an earlier run (kept, not seeded again; --sizes names it)
 //   [--load wrk]: the 16 keep-alive clients are wrk's (one C thread, Debian's `wrk`) instead of node:http in this process
+//   [--profile <dir>]: .cpuprofile files of the API in <dir> (summarised at the end) and of the bare server in <dir>/bare;
+//   both servers then run under the profiler, so the figures of such a run are not comparable with plain ones
 // The read API (`npm run api` as a child process) against a mirror of N chats seeded by SQL, 16 keep-alive clients in
 // this process (or wrk), side by side with a bare node:http + postgres.js server (bench/support/ReadApiBare.ts) returning the
 // same rows and columns from the same database: requests/s, p50 and p99 for each request mix.
