@@ -30,12 +30,10 @@ export const membersPass = (account: Account) => {
       return 0
     }
     skipped = 0
-    const chatIds = yield* queries.needingMembers(account.id, MEMBERS_BATCH)
+    // `since`: a command's add or remove settled while the lists are fetched is newer than the list fetched before
+    // it; that chat keeps it (and is fetched again when its count still differs). PageWrite's `Seen`.
+    const { chatIds, since } = yield* queries.needingMembers(account.id, MEMBERS_BATCH)
     idleAt = chatIds.length === 0 ? changes : undefined
-    if (chatIds.length === 0) return 0
-    // A command's add or remove settled while the lists are fetched is newer than the list fetched before it: that
-    // chat keeps it (and is fetched again when its count still differs). PageWrite's `since`.
-    const since = yield* queries.eventHead
     // The lists fetched are written together, in one transaction: also those fetched before a call failed.
     const lists: Array<MembersObservation> = []
     const gone: Array<string> = []

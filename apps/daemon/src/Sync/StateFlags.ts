@@ -174,14 +174,12 @@ const listedAmong = (account: Account, chatIds: ReadonlyArray<string>, filter: L
  */
 export const targetedStates = Effect.fn("StateFlags.targeted")(function* (
   account: Account,
-  chatIds: ReadonlyArray<string>
+  chatIds: ReadonlyArray<string>,
+  since: number
 ) {
   const writer = yield* MirrorWriter
-  const queries = yield* MirrorQueries
   for (let i = 0; i < chatIds.length; i += Limits.listLimitMax) {
     const batch = chatIds.slice(i, i + Limits.listLimitMax)
-    // A flag some writer (a command's settlement) changes while these listings run is newer than what they show.
-    const since = yield* queries.eventHead
     const closed = yield* listedAmong(account, batch, { closed: true })
     const open = batch.filter(id => !closed.has(id))
     const flags: Array<FlagObservation> = [
@@ -232,10 +230,12 @@ export const hiddenPass = (account: Account) => {
       unmirrored = new Set()
       return 0
     }
-    const mirrored = new Set(yield* queries.mirrored(account.id, ids))
+    // `since`: a flag some writer (a command's settlement) changes while the listings run is newer than they show.
+    const { chatIds, since } = yield* queries.mirrored(account.id, ids)
+    const mirrored = new Set(chatIds)
     const listed = ids.filter(id => mirrored.has(id))
     const absent = ids.filter(id => !mirrored.has(id))
-    yield* targetedStates(account, listed)
+    yield* targetedStates(account, listed, since)
     yield* repo.dequeue(account.id, HIDDEN, [...listed, ...absent.filter(id => unmirrored.has(id))], gen)
     unmirrored = new Set(absent.filter(id => !unmirrored.has(id)))
     return listed.length
