@@ -40,12 +40,14 @@ export const membersPass = (account: Account) => {
     const write = Effect.suspend(() =>
       lists.length === 0 && gone.length === 0
         ? Effect.void
-        : writer.apply({
-            accountId: account.id,
-            members: lists,
-            gone,
-            ...(lists.length > 0 ? { cursor: { stream: MEMBERS, status: "idle", success: true } } : {})
-          })
+        : Effect.asVoid(
+            writer.apply({
+              accountId: account.id,
+              members: lists,
+              gone,
+              ...(lists.length > 0 ? { cursor: { stream: MEMBERS, status: "idle", success: true } } : {})
+            })
+          )
     )
     for (const chatId of chatIds) {
       const fetchedAt = new Date()
