@@ -45,8 +45,8 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
         const second = yield* repo.reclaimStalled(queued.id, LEASE_MS)
         assert.strictEqual(second?.attempts, 2)
 
-        assert.strictEqual(yield* repo.extendLease([first!], LEASE_MS), 0)
-        assert.strictEqual(yield* repo.extendLease([second!], LEASE_MS), 1)
+        assert.deepStrictEqual(yield* repo.extendLease([first!], LEASE_MS), [queued.id])
+        assert.deepStrictEqual(yield* repo.extendLease([second!], LEASE_MS), [])
         yield* repo.park([first!], { from: "running", status: "queued", eta: null, error: null, refundAttempt: true })
         const afterPark = yield* repo.load(queued.id)
         assert.strictEqual(afterPark?.status, "running")
@@ -84,7 +84,7 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
         const [after] = yield* repo.claim([queued.id], LEASE_MS)
         // The same attempt count as before the retry: `retries` tells the two claims apart.
         assert.strictEqual(after?.attempts, before?.attempts)
-        assert.strictEqual(yield* repo.extendLease([before!], LEASE_MS), 0)
+        assert.deepStrictEqual(yield* repo.extendLease([before!], LEASE_MS), [queued.id])
         assert.deepStrictEqual(
           yield* repo.finish("default", { outcomes: [{ command: before!, status: "succeeded", result: null }] }),
           []
@@ -152,6 +152,19 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
           yield* withLease([held!], timing, Effect.sleep("200 millis").pipe(Effect.as("done")), Effect.succeed("x")),
           "done"
         )
+        // Nor does the attempt's own park (an attempt given back) or settlement count as a takeover, whenever a renewal
+        // runs after it.
+        const other = yield* intakeOne({ type: "update_title", chat_id: "own-park", title: "T" })
+        const [mine] = yield* repo.claim([other.id], timing.leaseMs)
+        const parksItself = repo
+          .park([mine!], { from: "running", status: "queued", eta: null, error: null, refundAttempt: true })
+          .pipe(Effect.zipRight(Effect.sleep("200 millis")), Effect.as("parked"))
+        assert.strictEqual(yield* withLease([mine!], timing, parksItself, Effect.succeed("x")), "parked")
+        const [again] = yield* repo.claim([other.id], timing.leaseMs)
+        const settlesItself = repo
+          .finish("default", { outcomes: [{ command: again!, status: "succeeded", result: null }] })
+          .pipe(Effect.zipRight(Effect.sleep("200 millis")), Effect.as("settled"))
+        assert.strictEqual(yield* withLease([again!], timing, settlesItself, Effect.succeed("x")), "settled")
         const attempt = yield* Effect.fork(withLease([held!], timing, slowCall, Effect.succeed("stopped")))
         yield* Effect.sleep("30 millis")
         // What `reclaimStalled` does once the lease has passed: another attempt counts itself in.

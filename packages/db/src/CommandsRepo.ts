@@ -367,21 +367,27 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
         )
 
     /**
-     * A live attempt keeps its lease: only an attempt whose process died loses it. Returns how many of the claims it
-     * still holds (fewer: a lease passed while renewals failed, and another attempt took the command over).
+     * A live attempt keeps its lease: only an attempt whose process died loses it. Renews the claims still held and
+     * running, and returns the ids of those another attempt has taken since (its claim or takeover counted an attempt,
+     * or the operator retried it): a lease that passed while renewals failed. What the attempt did itself — settled or
+     * parked its commands, giving an attempt back — leaves its commands not taken.
      */
     const extendLease = (claims: ReadonlyArray<Claim>, leaseMs: number) =>
       claims.length === 0
-        ? Effect.succeed(0)
-        : database
-            .use(db =>
-              db
-                .update(commands)
-                .set({ leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
-                .where(and(stillHeld(claims), eq(commands.status, "running")))
-                .returning({ id: commands.id })
-            )
-            .pipe(Effect.map(rows => rows.length))
+        ? Effect.succeed<ReadonlyArray<string>>([])
+        : database.use(async (_, sql) => {
+            const rows = await sql<Array<{ id: string }>>`
+              with v as (
+                select * from unnest(${claims.map(c => c.id)}::uuid[], ${claims.map(c => c.attempts)}::int[],
+                  ${claims.map(c => c.retries)}::int[]) as v(id, attempts, retries)),
+              renewed as (
+                update commands c set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+                from v where c.id = v.id and c.attempts = v.attempts and c.retries = v.retries and c.status = 'running'
+                returning c.id)
+              select c.id from commands c join v on c.id = v.id
+              where c.attempts > v.attempts or c.retries > v.retries`
+            return rows.map(r => r.id)
+          })
 
     /** Parks what the attempt still holds (see `Claim`, `Held`). */
     const park = (claims: ReadonlyArray<Claim>, parking: Parking) =>

@@ -91,12 +91,12 @@ export const withLease = <A, E, R>(
     const gone = yield* Deferred.make<void>()
     const every = Duration.millis(Math.max(50, Math.floor(timing.leaseMs / 3)))
     const renew = repo.extendLease(claims, timing.leaseMs).pipe(
-      Effect.flatMap(held =>
-        held < claims.length
+      Effect.flatMap(taken =>
+        taken.length > 0
           ? Effect.logWarning("another attempt took over commands of this one: it stops", {
-              held,
+              taken: taken.length,
               claimed: claims.length,
-              command_ids: claims.map(c => c.id)
+              command_ids: taken
             }).pipe(Effect.zipRight(Deferred.succeed(gone, undefined)))
           : Effect.void
       ),
