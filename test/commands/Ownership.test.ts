@@ -71,6 +71,34 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
       })
     )
 
+    // A wait that is not the command's fault gives its attempt back, so `attempts` repeats: A parked its coalesced call
+    // after a throttle answer (attempt refunded), B claimed the same commands (the same attempt count), and A's
+    // put-back or settlement matched B's running rows (a third send; a settlement over B's call).
+    it.effect("an attempt's refunded claim is not mistaken for the claim taken after it", () =>
+      Effect.gen(function* () {
+        const repo = yield* CommandsRepo
+        const queued = yield* intakeOne({ type: "mark_as_read", chat_id: "refunded", last_message_id: "m1" })
+        const [a] = yield* repo.claim([queued.id], LEASE_MS)
+        yield* repo.park([a!], {
+          from: "running",
+          status: "waiting_rate_limit",
+          eta: null,
+          error: null,
+          refundAttempt: true
+        })
+        const [b] = yield* repo.claim([queued.id], LEASE_MS)
+        assert.strictEqual(b?.attempts, a?.attempts)
+        yield* repo.park([a!], { from: "running", status: "queued", eta: null, error: null })
+        assert.deepStrictEqual(
+          yield* repo.finish("default", { outcomes: [{ command: a!, status: "succeeded", result: null }] }),
+          []
+        )
+        assert.strictEqual((yield* repo.load(queued.id))?.status, "running")
+        assert.deepStrictEqual(yield* repo.extendLease([a!], LEASE_MS), [queued.id])
+        assert.deepStrictEqual(yield* repo.extendLease([b!], LEASE_MS), [])
+      })
+    )
+
     it.effect("an attempt from before an operator's retry does not settle the retried command", () =>
       Effect.gen(function* () {
         const repo = yield* CommandsRepo
@@ -82,7 +110,7 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
         })
         yield* query.retry(queued.id)
         const [after] = yield* repo.claim([queued.id], LEASE_MS)
-        // The same attempt count as before the retry: `retries` tells the two claims apart.
+        // The same attempt count as before the retry: `claims` tells the two claims apart.
         assert.strictEqual(after?.attempts, before?.attempts)
         assert.deepStrictEqual(yield* repo.extendLease([before!], LEASE_MS), [queued.id])
         assert.deepStrictEqual(
@@ -168,7 +196,9 @@ layer(Repos, { timeout: "1 minute", excludeTestServices: true })(
         const attempt = yield* Effect.fork(withLease([held!], timing, slowCall, Effect.succeed("stopped")))
         yield* Effect.sleep("30 millis")
         // What `reclaimStalled` does once the lease has passed: another attempt counts itself in.
-        yield* Effect.promise(() => db.sql`update commands set attempts = attempts + 1 where id = ${queued.id}`)
+        yield* Effect.promise(
+          () => db.sql`update commands set attempts = attempts + 1, claims = claims + 1 where id = ${queued.id}`
+        )
         assert.strictEqual(yield* Fiber.join(attempt).pipe(Effect.timeout("2 seconds")), "stopped")
         assert.isFalse(sent)
       })

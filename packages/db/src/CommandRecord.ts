@@ -34,6 +34,8 @@ export type CommandRecord = Command & {
   readonly status: CommandStatus
   readonly attempts: number
   readonly retries: number
+  /** The claim token (`Claim` in CommandsRepo): claims and operator retries, never given back. */
+  readonly claims: number
   readonly lastError: ErrorInfo | null
   readonly result: Readonly<Record<string, unknown>> | null
   readonly supersededBy: string | null
@@ -62,6 +64,7 @@ const Row = Schema.Struct({
   status: CommandStatusSchema,
   attempts: Schema.Number,
   retries: Schema.Number,
+  claims: Schema.Number,
   lastError: Schema.NullOr(Schema.Struct({ code: Schema.String, message: Schema.String })),
   result: Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
   supersededBy: Schema.NullOr(Schema.String),

@@ -69,7 +69,7 @@ export const retryTx = async (tx: postgres.TransactionSql, id: string): Promise<
        select id as prev_id, attempts as previous_attempts, ${micros("completed_at")} as failed_at
        from commands where id = $1::uuid and status = 'failed' for update
      )
-     update commands set status = 'queued', attempts = 0, retries = retries + 1, completed_at = null, eta = null, lease_until = null,
+     update commands set status = 'queued', attempts = 0, retries = retries + 1, claims = claims + 1, completed_at = null, eta = null, lease_until = null,
        superseded_by = null, result = null, enqueued_at = null, updated_at = now()
      from prev where id = prev.prev_id
      returning ${commandColumns}, previous_attempts, failed_at`,

@@ -40,14 +40,14 @@ export interface Settlement {
 export type Held = "running" | "waiting"
 
 /**
- * What an attempt holds of a command: the row as it read or claimed it. `attempts` and `retries` together are its
- * claim token: every claim and takeover counts an attempt, only the holder gives one back, and an operator's retry
- * counts in `retries`, so a row still showing the values an attempt read is one no other attempt has touched since.
- * Writes of an attempt (park, lease renewal, settlement) change only rows that still show them: an attempt whose lease
- * passed while it lived (renewals failing) cannot park or settle over the attempt that took the command over
+ * What an attempt holds of a command: the row as it read or claimed it. `claims` is its claim token: every claim and
+ * takeover and every operator retry counts one, and nothing gives one back (unlike `attempts`, which a wait that is not
+ * the command's fault refunds), so a row still showing the count an attempt read is one no other attempt has touched
+ * since. Writes of an attempt (park, lease renewal, settlement) change only rows that still show it: an attempt whose
+ * lease passed while it lived (renewals failing) cannot park or settle over the attempt that took the command over
  * (docs/commands.md, "Decisions").
  */
-export type Claim = Pick<CommandRecord, "id" | "attempts" | "retries">
+export type Claim = Pick<CommandRecord, "id" | "claims">
 
 /** How a command waits: its status, when it is due, and what the last attempt left behind. */
 export interface Parking {
@@ -88,8 +88,8 @@ const onAnyChat = (chatIds: ReadonlyArray<string>): SQL =>
 
 /** Rows that still show these claims (see `Claim`). */
 const stillHeld = (claims: ReadonlyArray<Claim>): SQL =>
-  sql`(${commands.id}, ${commands.attempts}, ${commands.retries}) in (${sql.join(
-    claims.map(c => sql`(${c.id}::uuid, ${c.attempts}::int, ${c.retries}::int)`),
+  sql`(${commands.id}, ${commands.claims}) in (${sql.join(
+    claims.map(c => sql`(${c.id}::uuid, ${c.claims}::int)`),
     sql`, `
   )})`
 
@@ -98,8 +98,7 @@ const finishTx = async (tx: postgres.TransactionSql, accountId: string, settleme
   // One statement for every command of the call (a coalesced call settles up to a hundred): keys left out are NULL.
   const rows = settlement.outcomes.map(o => ({
     id: o.command.id,
-    attempts: o.command.attempts,
-    retries: o.command.retries,
+    claims: o.command.claims,
     status: o.status,
     ...(o.result === undefined || o.result === null ? {} : { result: o.result }),
     ...(o.error ? { last_error: o.error } : {}),
@@ -112,8 +111,8 @@ const finishTx = async (tx: postgres.TransactionSql, accountId: string, settleme
           last_error = v.last_error, superseded_by = v.superseded_by, eta = null, lease_until = null,
           needs_check = false, completed_at = now(), updated_at = now()
           from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
-            as v(id uuid, attempts int, retries int, status text, result jsonb, last_error jsonb, superseded_by uuid)
-          where c.id = v.id and c.attempts = v.attempts and c.retries = v.retries
+            as v(id uuid, claims int, status text, result jsonb, last_error jsonb, superseded_by uuid)
+          where c.id = v.id and c.claims = v.claims
             and c.status not in ('succeeded', 'failed', 'cancelled')
           returning c.id`
   const ids = new Set(settled.map(r => r.id))
@@ -256,6 +255,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
             .set({
               status: "running",
               attempts: sql`${commands.attempts} + 1`,
+              claims: sql`${commands.claims} + 1`,
               eta: null,
               updatedAt: sql`now()`,
               leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`
@@ -308,7 +308,8 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
             }
             const ids = [...chats.values()].flat()
             const taken = await tx<Array<{ id: string }>>`
-              update commands set status = 'running', attempts = attempts + 1, eta = null, updated_at = now(),
+              update commands set status = 'running', attempts = attempts + 1, claims = claims + 1, eta = null,
+                updated_at = now(),
                 lease_until = now() + make_interval(secs => ${leaseMs / 1000})
               where id = any(${ids}::uuid[]) and status in ('queued', 'waiting_rate_limit', 'waiting_reauth')
               returning id`
@@ -348,6 +349,7 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
             .update(commands)
             .set({
               attempts: sql`${commands.attempts} + 1`,
+              claims: sql`${commands.claims} + 1`,
               updatedAt: sql`now()`,
               needsCheck: true,
               leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`
@@ -368,9 +370,9 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
 
     /**
      * A live attempt keeps its lease: only an attempt whose process died loses it. Renews the claims still held and
-     * running, and returns the ids of those another attempt has taken since (its claim or takeover counted an attempt,
-     * or the operator retried it): a lease that passed while renewals failed. What the attempt did itself — settled or
-     * parked its commands, giving an attempt back — leaves its commands not taken.
+     * running, and returns the ids of those another attempt (or the operator) has taken since: their `claims` grew
+     * past the attempt's, a lease that passed while renewals failed. What the attempt did itself — settled or parked
+     * its commands — leaves them not taken.
      */
     const extendLease = (claims: ReadonlyArray<Claim>, leaseMs: number) =>
       claims.length === 0
@@ -378,14 +380,13 @@ export class CommandsRepo extends Effect.Service<CommandsRepo>()("@cliq-mirror/d
         : database.use(async (_, sql) => {
             const rows = await sql<Array<{ id: string }>>`
               with v as (
-                select * from unnest(${claims.map(c => c.id)}::uuid[], ${claims.map(c => c.attempts)}::int[],
-                  ${claims.map(c => c.retries)}::int[]) as v(id, attempts, retries)),
+                select * from unnest(${claims.map(c => c.id)}::uuid[], ${claims.map(c => c.claims)}::int[])
+                  as v(id, claims)),
               renewed as (
                 update commands c set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-                from v where c.id = v.id and c.attempts = v.attempts and c.retries = v.retries and c.status = 'running'
+                from v where c.id = v.id and c.claims = v.claims and c.status = 'running'
                 returning c.id)
-              select c.id from commands c join v on c.id = v.id
-              where c.attempts > v.attempts or c.retries > v.retries`
+              select c.id from commands c join v on c.id = v.id where c.claims > v.claims`
             return rows.map(r => r.id)
           })
 

@@ -226,6 +226,11 @@ export const commands = pgTable(
     attempts: integer("attempts").notNull().default(0),
     /** How many times an operator put the failed command back (each retry starts a fresh series of attempts). */
     retries: integer("retries").notNull().default(0),
+    /**
+     * Claims of the command by an attempt (a claim, a takeover) and operator retries, counted and never given back: the
+     * token an attempt's writes are checked against (`Claim` in CommandsRepo).
+     */
+    claims: integer("claims").notNull().default(0),
     lastError: jsonb("last_error").$type<{ code: string; message: string } | null>(),
     result: jsonb("result").$type<Record<string, unknown> | null>(),
     supersededBy: uuid("superseded_by"),

@@ -27,10 +27,12 @@ export const wakeSuccessors = (accountId: string, done: ReadonlyArray<CommandRec
 
 export const settle = (account: Account, settlement: Settlement, ownId?: string) =>
   Effect.gen(function* () {
-    yield* observeFinished(yield* (yield* CommandsRepo).finish(account.id, settlement))
+    // Only what this attempt settled: a command another attempt took over keeps its job and its successors wait.
+    const settled = yield* (yield* CommandsRepo).finish(account.id, settlement)
+    yield* observeFinished(settled)
     yield* wakeSuccessors(
       account.id,
-      settlement.outcomes.map(o => o.command),
+      settled.map(o => o.command),
       ownId
     )
     return DONE
@@ -58,8 +60,13 @@ export const applyStep = (
         return DONE
       case "Fail": {
         const outcomes = batch.map(command => ({ command, status: "failed" as const, error: step.error }))
-        yield* observeFinished(yield* repo.finish(accountId, { outcomes }))
-        yield* wakeSuccessors(accountId, batch, ownId)
+        const failed = yield* repo.finish(accountId, { outcomes })
+        yield* observeFinished(failed)
+        yield* wakeSuccessors(
+          accountId,
+          failed.map(o => o.command),
+          ownId
+        )
         return DONE
       }
       case "Delay":

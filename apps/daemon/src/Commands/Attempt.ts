@@ -80,11 +80,11 @@ const lockEnd = (target: BudgetTarget, now: number) =>
  * it has not sent yet, so the command is not sent twice — and ends as `lost` says. What it wrote or writes leaves the
  * new holder's rows alone anyway (`Claim`).
  */
-export const withLease = <A, E, R>(
+export const withLease = <A, E, R, R2>(
   claims: ReadonlyArray<Claim>,
   timing: CommandTiming,
   work: Effect.Effect<A, E, R>,
-  lost: Effect.Effect<A>
+  lost: Effect.Effect<A, never, R2>
 ) =>
   Effect.gen(function* () {
     const repo = yield* CommandsRepo
@@ -111,6 +111,18 @@ export const withLease = <A, E, R>(
 /** The job stays, to look again at a command another attempt holds (or took over) once that attempt may be done. */
 const lookAgain = (timing: CommandTiming) =>
   Effect.map(Clock.currentTimeMillis, now => delayUntil(now + timing.orderPollMs))
+
+/**
+ * An attempt stopped because another took some of its commands over: what it still holds goes back in line at once
+ * rather than running out its lease, marked to be checked before a re-send (its call may have gone out).
+ */
+const handBack = (claims: ReadonlyArray<Claim>, timing: CommandTiming) =>
+  Effect.flatMap(CommandsRepo, repo =>
+    repo.park(claims, { from: "running", status: "queued", eta: null, error: null, needsCheck: true })
+  ).pipe(
+    Effect.catchAll(e => Effect.logWarning("commands not handed back; their leases will", { error: e.message })),
+    Effect.zipRight(lookAgain(timing))
+  )
 
 const next = (attempts: number, timing: CommandTiming) =>
   Effect.map(backoffAfter(attempts, timing.timeScale), backoff => ({ backoffMs: Duration.toMillis(backoff), timing }))
@@ -219,7 +231,7 @@ export const attempt = (
         if (taken === undefined) return yield* lookAgain(timing)
         mine = taken
       }
-      return yield* withLease([mine], timing, checkThenSend(account, mine, timing), lookAgain(timing))
+      return yield* withLease([mine], timing, checkThenSend(account, mine, timing), handBack([mine], timing))
     }
     if (!claim.reclaim && mine.type === "mark_as_read") {
       // The slot first, then plan and claim in one turn: the call carries a full batch of what waits at that moment.
@@ -291,5 +303,10 @@ export const attempt = (
       return yield* lookAgain(timing)
     }
     const batch = planned.flatMap(p => claimed.filter(c => c.id === p.id))
-    return yield* withLease(batch, timing, sendAndDecide(account, own, batch, decision, timing), lookAgain(timing))
+    return yield* withLease(
+      batch,
+      timing,
+      sendAndDecide(account, own, batch, decision, timing),
+      handBack(batch, timing)
+    )
   })

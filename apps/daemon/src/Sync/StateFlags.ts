@@ -150,6 +150,9 @@ export const statePass = (account: Account) => {
       at.since = undefined
     }
     progress = undefined
+    // The next pass reads the head afresh: a head from before this pass's last settlement would also leave alone chats
+    // whose flag changed before the next pass's listings began, which those listings see.
+    head = undefined
   }).pipe(Effect.withSpan("StateFlags.statePass"))
 }
 
