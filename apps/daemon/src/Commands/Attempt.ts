@@ -76,9 +76,9 @@ const lockEnd = (target: BudgetTarget, now: number) =>
 /**
  * Renews the lease of the claimed commands while `work` runs, so that only a dead attempt can be taken over. Should
  * renewals fail for longer than a lease (a lock, a dead connection), another process may take a command over: the
- * first renewal that answers again finds it no longer held, and the attempt stops where it is — before its call when
- * it has not sent yet, so the command is not sent twice — and ends as `lost` says. What it wrote or writes leaves the
- * new holder's rows alone anyway (`Claim`).
+ * first renewal that answers again finds it taken (`CommandsRepo.extendLease`), and the attempt stops where it is —
+ * before its call when it has not sent yet, so the command is not sent twice — and ends as `lost` says. What it wrote
+ * or writes leaves the new holder's rows alone anyway (`Claim`).
  */
 export const withLease = <A, E, R, R2>(
   claims: ReadonlyArray<Claim>,
