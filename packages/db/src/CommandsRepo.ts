@@ -93,7 +93,7 @@ const stillHeld = (claims: ReadonlyArray<Claim>): SQL =>
     sql`, `
   )})`
 
-/** Settles what the attempt still holds; returns the ids it settled (a command taken over is left to its new holder). */
+/** Settles what the attempt still holds; returns the outcomes it settled (one taken over is left to its new holder). */
 const finishTx = async (tx: postgres.TransactionSql, accountId: string, settlement: Settlement) => {
   // One statement for every command of the call (a coalesced call settles up to a hundred): keys left out are NULL.
   const rows = settlement.outcomes.map(o => ({

@@ -10,20 +10,25 @@ const FLAG_COLUMNS: Record<ChatFlag, string> = {
   pinned: "pinned"
 }
 
+/**
+ * The newest seq of the event log: every event committed after it is read has a higher one (EventAppend). Read with
+ * what a pass is about to look at upstream, it is that pass's `since` (PageWrite's `Seen`).
+ */
+const LOG_HEAD = "(select coalesce(max(seq), 0) from events)"
+
 /** The questions the daemon's streams ask of the mirror. */
 export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror/db/MirrorQueries", {
   effect: Effect.gen(function* () {
     const database = yield* Database
-    /** The newest seq of the event log: every event committed after this read has a higher one (EventAppend). */
     const eventHead = database.use(async (_, sql) =>
-      Number((await sql<Array<{ head: string }>>`select coalesce(max(seq), 0) as head from events`)[0]!.head)
+      Number((await sql<Array<{ head: string }>>`select ${sql.unsafe(LOG_HEAD)} as head`)[0]!.head)
     )
     /** What a flag's settlement needs, in one statement: the account's chats that have the flag now, and the log's head. */
     const flagState = (accountId: string, flag: ChatFlag) =>
       database.use(async (_, sql) => {
         const [row] = await sql.unsafe<Array<{ flagged: Array<string>; head: string }>>(
           `select array(select chat_id from chats where account_id = $1 and ${FLAG_COLUMNS[flag]}) as flagged,
-             (select coalesce(max(seq), 0) from events) as head`,
+             ${LOG_HEAD} as head`,
           [accountId]
         )
         return { flagged: row!.flagged, head: Number(row!.head) }
@@ -44,15 +49,14 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
         ).map(r => r.chat_id)
       )
     /**
-     * Of these chats, those the mirror holds, and the log's head read with them: what a pass reading upstream state
-     * of them next passes as `since` (PageWrite's `Seen`), at no extra round trip.
+     * Of these chats, those the mirror holds, and the log's head read with them (`LOG_HEAD`), at no extra round trip.
      */
     const mirrored = (accountId: string, chatIds: ReadonlyArray<string>) =>
       database.use(async (_, sql) => {
         const [row] = await sql<Array<{ chat_ids: Array<string>; head: string }>>`
           select array(select chat_id from chats
                        where account_id = ${accountId} and chat_id = any(${chatIds as Array<string>})) as chat_ids,
-                 (select coalesce(max(seq), 0) from events) as head`
+                 ${sql.unsafe(LOG_HEAD)} as head`
         return { chatIds: row!.chat_ids, since: Number(row!.head) }
       })
     /**
@@ -71,7 +75,7 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
                   select count(*)::int from chat_members m where m.account_id = c.account_id and m.chat_id = c.chat_id)))
             order by c.members_fetched_at nulls first, c.last_modified_time desc nulls last
             limit ${limit}) as chat_ids,
-            (select coalesce(max(seq), 0) from events) as head`
+            ${sql.unsafe(LOG_HEAD)} as head`
         return { chatIds: row!.chat_ids, since: Number(row!.head) }
       })
     const rejectedIds = (accountId: string, limit: number) =>

@@ -84,8 +84,8 @@ const newerWrites = (tx: TxSql, page: PageWrite): Promise<ChangedSince> => {
         list.push({ type: r.type, seq: Number(r.seq) })
         byChat.set(r.chat_id, list)
       }
-      return (chatId, types, after) =>
-        after !== undefined && (byChat.get(chatId) ?? []).some(e => e.seq > after && types.includes(e.type))
+      return (chatId, wanted, after) =>
+        after !== undefined && (byChat.get(chatId) ?? []).some(e => e.seq > after && wanted.includes(e.type))
     })
 }
 

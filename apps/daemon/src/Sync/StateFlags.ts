@@ -215,8 +215,8 @@ export const targetedStates = Effect.fn("StateFlags.targeted")(function* (
 })
 
 /**
- * Takes the chats the incremental stream saw move (queued in sync_state by the incremental pass, `SyncStateRepo.enqueue`) and learns their hidden
- * states; the ids leave the queue only once applied, so a failure or a restart loses none. The incremental stream
+ * Takes the chats the incremental stream saw move (queued in sync_state by `SyncStateRepo.enqueue`) and learns their
+ * hidden states; the ids leave the queue only once applied, so a failure or a restart loses none. The incremental stream
  * queues a page's chats before the page commits: a chat not mirrored yet (its page still in flight) is neither listed
  * nor dequeued, and waits for the next pass; not mirrored at that one either (its item was rejected, say), it leaves
  * the queue, and the state pass covers it.
