@@ -60,6 +60,19 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
         return { chatIds: row!.chat_ids, since: Number(row!.head) }
       })
     /**
+     * The mirrored `last_modified_time` (epoch ms; null when the mirror has none) of each of these chats the mirror
+     * holds: the incremental stream's test for a chat the search index showed late (`Incremental.ts`, `indexedLate`).
+     */
+    const modifiedTimes = (accountId: string, chatIds: ReadonlyArray<string>) =>
+      chatIds.length === 0
+        ? Effect.succeed(new Map<string, number | null>())
+        : database.use(async (_, sql) => {
+            const rows = await sql<Array<{ chat_id: string; ms: string | null }>>`
+              select chat_id, (extract(epoch from last_modified_time) * 1000)::bigint as ms from chats
+              where account_id = ${accountId} and chat_id = any(${chatIds as Array<string>})`
+            return new Map(rows.map(r => [r.chat_id, r.ms === null ? null : Number(r.ms)]))
+          })
+    /**
      * New chats and chats whose participant count moved since their members were fetched, most recent first; with the
      * log's head read with them (`since` for the lists fetched next, as in `mirrored`).
      */
@@ -91,6 +104,7 @@ export class MirrorQueries extends Effect.Service<MirrorQueries>()("@cliq-mirror
       unconfirmedSince: Effect.fn("MirrorQueries.unconfirmedSince")(unconfirmedSince),
       needingMembers: Effect.fn("MirrorQueries.needingMembers")(needingMembers),
       mirrored: Effect.fn("MirrorQueries.mirrored")(mirrored),
+      modifiedTimes: Effect.fn("MirrorQueries.modifiedTimes")(modifiedTimes),
       rejectedIds: Effect.fn("MirrorQueries.rejectedIds")(rejectedIds)
     } as const
   })

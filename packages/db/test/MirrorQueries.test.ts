@@ -101,4 +101,26 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("MirrorQu
       assert.deepStrictEqual(yield* membersOf, ["a"])
     })
   )
+
+  it.effect("modifiedTimes: the mirrored time of each chat held, in ms; absent chats left out", () =>
+    Effect.gen(function* () {
+      const writer = yield* MirrorWriter
+      const queries = yield* MirrorQueries
+      const untimed = { chat_id: "t3", name: "Chat t3", chat_type: "group_chat" }
+      yield* writer.apply({
+        accountId: "t",
+        observed: [
+          ...observe("t1", "t2"),
+          { raw: untimed, chat: observedFields(Schema.decodeUnknownSync(ChatDto)(untimed), untimed) }
+        ]
+      })
+      yield* writer.apply({ accountId: "other-t", observed: observe("t4") })
+      const times = yield* queries.modifiedTimes("t", ["t1", "t3", "t4", "nope"])
+      assert.deepStrictEqual([...times].sort(), [
+        ["t1", 1_700_000_100_000],
+        ["t3", null]
+      ])
+      assert.strictEqual((yield* queries.modifiedTimes("t", [])).size, 0)
+    })
+  )
 })

@@ -1,5 +1,5 @@
 import { type Account, Limits } from "@cliq-mirror/core"
-import { MirrorWriter, SyncStateRepo } from "@cliq-mirror/db"
+import { MirrorQueries, MirrorWriter, SyncStateRepo } from "@cliq-mirror/db"
 import { Effect, Fiber } from "effect"
 import { Upstream } from "../Upstream.js"
 import { searchKey, sortPage } from "./ChatItems.js"
@@ -33,19 +33,37 @@ const mergeBoundary = (
   return { highWaterMs: walk.maxKey, boundaryIds: walk.boundaryIds }
 }
 
-const movedSince = (
-  keyed: ReadonlyArray<KeyedItem>,
-  mark: { readonly highWaterMs: number | null; readonly boundaryIds: ReadonlyArray<string> }
-) => {
+type Mark = { readonly highWaterMs: number | null; readonly boundaryIds: ReadonlyArray<string> }
+
+/**
+ * A page's chats for the hidden pass, split by the last mark: `moved`, past it (their time moved since the last
+ * walk), and `overlap`, at or below it — seen by an earlier walk unless the search index showed them late.
+ */
+export const splitByMark = (keyed: ReadonlyArray<KeyedItem>, mark: Mark) => {
   const seen = new Set(mark.boundaryIds)
-  return keyed.flatMap(k =>
-    k.id !== "" &&
-    k.key !== null &&
-    (mark.highWaterMs === null || k.key > mark.highWaterMs || (k.key === mark.highWaterMs && !seen.has(k.id)))
-      ? [k.id]
-      : []
-  )
+  const moved: Array<string> = []
+  const overlap: Array<KeyedItem & { readonly key: number }> = []
+  for (const k of keyed) {
+    if (k.id === "" || k.key === null) continue
+    if (mark.highWaterMs === null || k.key > mark.highWaterMs || (k.key === mark.highWaterMs && !seen.has(k.id))) {
+      moved.push(k.id)
+    } else if (!seen.has(k.id)) overlap.push({ id: k.id, key: k.key })
+  }
+  return { moved, overlap }
 }
+
+/**
+ * Of the chats at or below the mark, those the search index showed late (docs/upstream.md#list-walk, the overlap):
+ * not mirrored, or mirrored with an older time. Their hidden states (mute, close, …) are as unknown as a moved chat's.
+ */
+export const indexedLate = (
+  overlap: ReadonlyArray<{ readonly id: string; readonly key: number }>,
+  mirrored: ReadonlyMap<string, number | null>
+) =>
+  overlap.flatMap(k => {
+    const ms = mirrored.get(k.id)
+    return ms === undefined || ms === null || ms < k.key ? [k.id] : []
+  })
 
 /**
  * One incremental pass: search over `(high-water − overlap, ∞)`, newest first, one transaction per page. The
@@ -55,6 +73,7 @@ const movedSince = (
 export const incrementalPass = Effect.fn("Incremental.pass")(function* (account: Account, overlapMs: number) {
   const repo = yield* SyncStateRepo
   const writer = yield* MirrorWriter
+  const queries = yield* MirrorQueries
   const upstream = yield* Upstream
   const state = yield* repo.read(account.id, INCREMENTAL)
   const backfill = state.highWaterMs === null
@@ -79,8 +98,22 @@ export const incrementalPass = Effect.fn("Incremental.pass")(function* (account:
   while (next) {
     const page = yield* Fiber.join(next)
     const sorted = sortPage(page, searchKey)
-    // Chats whose time moved past the last mark: their hidden states (muted, closed, …) are looked up next (hiddenPass).
-    if (!backfill) yield* repo.enqueue(account.id, HIDDEN, movedSince(sorted.keyed, state))
+    // Chats whose time moved past the last mark, and those below it the index showed late: their hidden states (muted,
+    // closed, …) are looked up next (hiddenPass). Read before the page is written, so the mirror still shows the old time.
+    if (!backfill) {
+      const { moved, overlap } = splitByMark(sorted.keyed, state)
+      const late =
+        overlap.length === 0
+          ? []
+          : indexedLate(
+              overlap,
+              yield* queries.modifiedTimes(
+                account.id,
+                overlap.map(k => k.id)
+              )
+            )
+      yield* repo.enqueue(account.id, HIDDEN, [...moved, ...late])
+    }
     walk = advance(walk, sorted.keyed, Limits.searchLimitMax)
     const done = isDone(walk)
     next = done ? undefined : yield* Effect.fork(fetch(nextRange(walk)!))
