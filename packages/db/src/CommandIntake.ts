@@ -18,6 +18,13 @@ export interface Accepted {
   readonly replayed: boolean
 }
 
+/**
+ * Intakes take turns: each takes this transaction-scoped advisory lock first, so `intake_seq` (taken at insert) follows
+ * commit order. Without it a command inserted later could commit first and be claimed before an earlier command on
+ * its chat was visible, which then ran after it, or beside it (docs/commands.md#intake-order).
+ */
+export const INTAKE_LOCK = 727_274_003
+
 /** Intake NOTIFYs this channel on commit so that the daemon's outbox relay wakes at once. */
 export const OUTBOX_CHANNEL = "cliq_mirror_outbox"
 
@@ -35,7 +42,7 @@ type Stored = { readonly id: string; readonly record: CommandRecord; readonly ha
  * Intake of one or more commands, all or nothing: the command rows and their CommandRequested events commit together;
  * the rows double as the outbox (enqueued_at null) from which the relay adds the BullMQ jobs. A fixed number of
  * statements whatever the number of commands: the known idempotency keys in one lookup, the rows in one insert (in
- * input order, which `intake_seq` keeps), the events in one append.
+ * input order, which `intake_seq` keeps, under `INTAKE_LOCK`), the events in one append.
  */
 export const intakeTx = async (
   tx: postgres.TransactionSql,
@@ -89,6 +96,8 @@ export const intakeTx = async (
 
   const inserted = new Map<string, CommandRecord>()
   if (fresh.length > 0) {
+    // Held to the commit: the rows take their numbers only after every intake that took its numbers first committed.
+    await tx`select pg_advisory_xact_lock(${INTAKE_LOCK})`
     await tx`insert into accounts (id) select unnest(${[...new Set(fresh.map(f => f.request.accountId))]}::text[]) on conflict do nothing`
     const rows = JSON.stringify(
       fresh.map(({ id, request: r }, n) => ({
