@@ -19,8 +19,8 @@ export interface Accepted {
 }
 
 /**
- * Intakes take turns: each takes this transaction-scoped advisory lock first, so `intake_seq` (taken at insert) follows
- * commit order. Without it a command inserted later could commit first and be claimed before an earlier command on
+ * Intakes take turns: each takes this transaction-scoped advisory lock right before its rows take their `intake_seq`
+ * and holds it to its commit, so the numbers follow commit order. Without it a command inserted later could commit first and be claimed before an earlier command on
  * its chat was visible, which then ran after it, or beside it (docs/commands.md#intake-order).
  */
 export const INTAKE_LOCK = 727_274_003
@@ -96,9 +96,6 @@ export const intakeTx = async (
 
   const inserted = new Map<string, CommandRecord>()
   if (fresh.length > 0) {
-    // Held to the commit: the rows take their numbers only after every intake that took its numbers first committed.
-    await tx`select pg_advisory_xact_lock(${INTAKE_LOCK})`
-    await tx`insert into accounts (id) select unnest(${[...new Set(fresh.map(f => f.request.accountId))]}::text[]) on conflict do nothing`
     const rows = JSON.stringify(
       fresh.map(({ id, request: r }, n) => ({
         n,
@@ -111,6 +108,9 @@ export const intakeTx = async (
         request_hash: r.hash
       }))
     )
+    // Held to the commit: the rows take their numbers only after every intake that took its numbers first committed.
+    await tx`select pg_advisory_xact_lock(${INTAKE_LOCK})`
+    await tx`insert into accounts (id) select unnest(${[...new Set(fresh.map(f => f.request.accountId))]}::text[]) on conflict do nothing`
     const created = await tx.unsafe<Array<Record<string, unknown>>>(
       `insert into commands (id, account_id, type, chat_id, payload, idempotency_key, request_hash)
        select id, account_id, type, chat_id, payload, idempotency_key, request_hash
